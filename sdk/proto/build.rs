@@ -1,0 +1,25 @@
+//! Compiles our Mesos v1 protos with protox (pure Rust, no system `protoc`)
+//! and generates prost types from the resulting descriptor set.
+
+use std::{env, fs, path::PathBuf};
+
+use prost::Message as _;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    println!("cargo:rerun-if-changed=proto");
+
+    let fds = protox::compile(
+        ["mesos/v1/scheduler/scheduler.proto", "mesos/v1/mesos.proto"],
+        ["proto"],
+    )?;
+
+    // Kept for reflection (Mesos-style JSON) at run time.
+    let out_dir = PathBuf::from(env::var_os("OUT_DIR").ok_or("OUT_DIR is not set")?);
+    fs::write(out_dir.join("mesos_v1.fds"), fds.encode_to_vec())?;
+
+    prost_build::Config::new()
+        .btree_map(["."])
+        .enable_type_names()
+        .compile_fds(fds)?;
+    Ok(())
+}

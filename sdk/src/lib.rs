@@ -1,0 +1,6 @@
+//! Plinth: an SDK for stateful distributed services on Apache Mesos.
+//!
+//! One module per concept (see `DESIGN.md`): [`mesos`] speaks the Mesos v1
+//! scheduler API.
+
+pub mod mesos;
