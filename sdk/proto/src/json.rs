@@ -23,7 +23,8 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
+use base64::engine::DecodePaddingMode;
 use prost::{Message, Name};
 use prost_reflect::{
     Cardinality, DescriptorPool, DynamicMessage, FieldDescriptor, Kind, MapKey, MessageDescriptor,
@@ -520,7 +521,15 @@ pub fn decode_base64(text: &str) -> Result<Vec<u8>, String> {
         .filter(|c| !c.is_ascii_whitespace())
         .take_while(|c| *c != '=')
         .collect();
-    STANDARD_NO_PAD
+    // Mesos' decoder also ignores non-zero bits after the last full byte
+    // (the docs' example uuids have them).
+    const LENIENT: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        GeneralPurposeConfig::new()
+            .with_decode_allow_trailing_bits(true)
+            .with_decode_padding_mode(DecodePaddingMode::RequireNone),
+    );
+    LENIENT
         .decode(cleaned.as_bytes())
         .map_err(|e| format!("invalid base64: {e}"))
 }
@@ -537,6 +546,7 @@ mod tests {
         assert_eq!(decode_base64("aGk=").unwrap(), b"hi");
         assert_eq!(decode_base64(" aG\nk= ").unwrap(), b"hi");
         assert!(decode_base64("a*b").is_err());
+        assert_eq!(decode_base64("jhadf73jhakdlfha723adf").unwrap().len(), 16);
     }
 
     #[test]
