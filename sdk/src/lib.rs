@@ -4,3 +4,6 @@
 //! scheduler API.
 
 pub mod mesos;
+pub mod placement;
+pub mod spec;
+pub mod template;

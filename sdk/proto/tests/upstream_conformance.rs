@@ -48,7 +48,10 @@ fn compare_pools(ours: &DescriptorPool, upstream: &DescriptorPool) -> Report {
         report.messages += 1;
         match upstream.get_message_by_name(message.full_name()) {
             Some(theirs) => compare_message(&message, &theirs, &mut report),
-            None => report.mismatch(format!("message {} does not exist upstream", message.full_name())),
+            None => report.mismatch(format!(
+                "message {} does not exist upstream",
+                message.full_name()
+            )),
         }
     }
 
@@ -56,7 +59,10 @@ fn compare_pools(ours: &DescriptorPool, upstream: &DescriptorPool) -> Report {
         report.enums += 1;
         match upstream.get_enum_by_name(enumeration.full_name()) {
             Some(theirs) => compare_enum(&enumeration, &theirs, &mut report),
-            None => report.mismatch(format!("enum {} does not exist upstream", enumeration.full_name())),
+            None => report.mismatch(format!(
+                "enum {} does not exist upstream",
+                enumeration.full_name()
+            )),
         }
     }
 
@@ -83,7 +89,10 @@ fn compare_message(ours: &MessageDescriptor, theirs: &MessageDescriptor, report:
     for field in ours.fields() {
         report.fields += 1;
         let Some(upstream_field) = theirs.get_field_by_name(field.name()) else {
-            report.mismatch(format!("field {}: no field of that name upstream", field.full_name()));
+            report.mismatch(format!(
+                "field {}: no field of that name upstream",
+                field.full_name()
+            ));
             continue;
         };
         compare_field(&field, &upstream_field, report);
@@ -94,11 +103,17 @@ fn compare_field(ours: &FieldDescriptor, theirs: &FieldDescriptor, report: &mut 
     let name = ours.full_name();
     let mut differs = |what: &str, here: String, there: String| {
         if here != there {
-            report.mismatch(format!("field {name}: {what} is {here} here, {there} upstream"));
+            report.mismatch(format!(
+                "field {name}: {what} is {here} here, {there} upstream"
+            ));
         }
     };
 
-    differs("number", ours.number().to_string(), theirs.number().to_string());
+    differs(
+        "number",
+        ours.number().to_string(),
+        theirs.number().to_string(),
+    );
     differs("label", cardinality(ours), cardinality(theirs));
     differs("type", kind_name(&ours.kind()), kind_name(&theirs.kind()));
     differs(
@@ -109,9 +124,16 @@ fn compare_field(ours: &FieldDescriptor, theirs: &FieldDescriptor, report: &mut 
     differs(
         "oneof",
         format!("{:?}", ours.containing_oneof().map(|o| o.name().to_owned())),
-        format!("{:?}", theirs.containing_oneof().map(|o| o.name().to_owned())),
+        format!(
+            "{:?}",
+            theirs.containing_oneof().map(|o| o.name().to_owned())
+        ),
     );
-    differs("packed", ours.is_packed().to_string(), theirs.is_packed().to_string());
+    differs(
+        "packed",
+        ours.is_packed().to_string(),
+        theirs.is_packed().to_string(),
+    );
 }
 
 fn compare_enum(ours: &EnumDescriptor, theirs: &EnumDescriptor, report: &mut Report) {
@@ -133,7 +155,10 @@ fn compare_enum(ours: &EnumDescriptor, theirs: &EnumDescriptor, report: &mut Rep
                 value.number(),
                 upstream_value.number()
             )),
-            None => report.mismatch(format!("enum value {name}.{}: no value of that name upstream", value.name())),
+            None => report.mismatch(format!(
+                "enum value {name}.{}: no value of that name upstream",
+                value.name()
+            )),
         }
     }
 }
@@ -163,7 +188,11 @@ fn our_pool() -> DescriptorPool {
 }
 
 fn upstream_include_dir() -> PathBuf {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/mesos/protos/include")).to_path_buf()
+    Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/mesos/protos/include"
+    ))
+    .to_path_buf()
 }
 
 /// The upstream pool, or `None` (with a notice) when the protos are absent.
@@ -176,16 +205,29 @@ fn upstream_pool() -> Option<DescriptorPool> {
         );
         return None;
     }
-    let fds = protox::compile(["mesos/v1/scheduler/scheduler.proto", "mesos/v1/mesos.proto"], [&include])
-        .unwrap_or_else(|error| panic!("compiling the upstream protos in {}: {error:?}", include.display()));
-    Some(DescriptorPool::from_file_descriptor_set(fds).expect("upstream protos form a valid descriptor pool"))
+    let fds = protox::compile(
+        ["mesos/v1/scheduler/scheduler.proto", "mesos/v1/mesos.proto"],
+        [&include],
+    )
+    .unwrap_or_else(|error| {
+        panic!(
+            "compiling the upstream protos in {}: {error:?}",
+            include.display()
+        )
+    });
+    Some(
+        DescriptorPool::from_file_descriptor_set(fds)
+            .expect("upstream protos form a valid descriptor pool"),
+    )
 }
 
 // === tests ===
 
 #[test]
 fn our_protos_match_upstream() {
-    let Some(upstream) = upstream_pool() else { return };
+    let Some(upstream) = upstream_pool() else {
+        return;
+    };
     let report = compare_pools(&our_pool(), &upstream);
     eprintln!(
         "compared {} messages ({} fields) and {} enums ({} values) with upstream",
@@ -201,14 +243,24 @@ fn our_protos_match_upstream() {
 
 #[test]
 fn conformance_check_compares_something() {
-    let Some(upstream) = upstream_pool() else { return };
+    let Some(upstream) = upstream_pool() else {
+        return;
+    };
     let ours = our_pool();
     let report = compare_pools(&ours, &upstream);
     assert!(report.messages > 0, "no messages were compared");
     assert!(report.fields > 0, "no fields were compared");
     assert!(report.enum_values > 0, "no enum values were compared");
-    for name in ["mesos.v1.scheduler.Call", "mesos.v1.scheduler.Event", "mesos.v1.TaskInfo", "mesos.v1.Offer"] {
-        assert!(ours.get_message_by_name(name).is_some(), "{name} is missing from our protos");
+    for name in [
+        "mesos.v1.scheduler.Call",
+        "mesos.v1.scheduler.Event",
+        "mesos.v1.TaskInfo",
+        "mesos.v1.Offer",
+    ] {
+        assert!(
+            ours.get_message_by_name(name).is_some(),
+            "{name} is missing from our protos"
+        );
     }
 }
 
@@ -216,8 +268,14 @@ fn conformance_check_compares_something() {
 fn every_type_reachable_from_call_and_event_is_declared() {
     // protox already refuses unresolved references; this guards the roots.
     let ours = our_pool();
-    assert!(ours.get_message_by_name("mesos.v1.scheduler.Call").is_some());
-    assert!(ours.get_message_by_name("mesos.v1.scheduler.Event").is_some());
+    assert!(
+        ours.get_message_by_name("mesos.v1.scheduler.Call")
+            .is_some()
+    );
+    assert!(
+        ours.get_message_by_name("mesos.v1.scheduler.Event")
+            .is_some()
+    );
     assert!(ours.all_messages().count() > 100);
 }
 
@@ -249,7 +307,10 @@ fn tiny_pool(value_number: i32, b_number: i32) -> DescriptorPool {
         syntax: Some("proto2".to_owned()),
         message_type: vec![DescriptorProto {
             name: Some("Ping".to_owned()),
-            field: vec![field("value", value_number, Label::Required, Type::String), kind],
+            field: vec![
+                field("value", value_number, Label::Required, Type::String),
+                kind,
+            ],
             ..Default::default()
         }],
         enum_type: vec![EnumDescriptorProto {
@@ -266,7 +327,10 @@ fn tiny_pool(value_number: i32, b_number: i32) -> DescriptorPool {
 #[test]
 fn identical_pools_have_no_mismatches() {
     let report = compare_pools(&tiny_pool(1, 1), &tiny_pool(1, 1));
-    assert_eq!((report.messages, report.fields, report.enum_values), (1, 2, 2));
+    assert_eq!(
+        (report.messages, report.fields, report.enum_values),
+        (1, 2, 2)
+    );
     assert!(report.mismatches.is_empty(), "{:?}", report.mismatches);
 }
 

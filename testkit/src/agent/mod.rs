@@ -1,0 +1,2 @@
+//! Agents of the testkit master.
+pub mod process;
