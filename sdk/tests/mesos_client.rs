@@ -95,7 +95,7 @@ async fn scheduler_endpoint(State(script): State<Shared>, headers: HeaderMap, bo
                 .clone()
                 .unwrap_or(FrameworkId { value: "fw-0001".into() });
             let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(16);
-            let record = |event: &Event| Ok(frame(&encoding.encode(event)));
+            let record = move |event: &Event| Ok(frame(&encoding.encode(event)));
             let subscribed = Event {
                 r#type: Some(event::Type::Subscribed as i32),
                 subscribed: Some(event::Subscribed {

@@ -4,7 +4,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use plinth_proto::codec::Encoding;
 use plinth_proto::v1::scheduler::{Event, event};
 use plinth_proto::v1::{
-    AgentId, Attribute, DomainInfo, FrameworkId, Offer, OfferId, Resource, Url, Value, domain_info,
+    AgentId, Attribute, DomainInfo, FrameworkId, Offer, OfferId, Resource, Url, domain_info,
     resource, value,
 };
 
@@ -78,7 +78,7 @@ fn offer(i: usize) -> Offer {
 fn offers_event(n: usize) -> Event {
     Event {
         r#type: Some(event::Type::Offers as i32),
-        offers: Some(event::Offers { offers: (0..n).map(offer).collect(), ..Default::default() }),
+        offers: Some(event::Offers { offers: (0..n).map(offer).collect() }),
         ..Default::default()
     }
 }
@@ -87,7 +87,6 @@ fn bench(c: &mut Criterion) {
     let event = offers_event(1_000);
     let json = Encoding::Json.encode(&event);
     let protobuf = Encoding::Protobuf.encode(&event);
-    let _ = Value::default();
     let mut group = c.benchmark_group("decode OFFERS x1000");
     group.sample_size(20);
     group.throughput(Throughput::Bytes(json.len() as u64));

@@ -76,7 +76,7 @@ pub fn acknowledge(agent_id: AgentId, task_id: TaskId, uuid: Vec<u8>) -> Call {
         acknowledge: Some(call::Acknowledge {
             agent_id,
             task_id,
-            uuid: uuid.into(),
+            uuid,
         }),
         ..typed(call::Type::Acknowledge)
     }
@@ -112,7 +112,7 @@ pub fn message(agent_id: AgentId, executor_id: ExecutorId, data: Vec<u8>) -> Cal
         message: Some(call::Message {
             agent_id,
             executor_id,
-            data: data.into(),
+            data,
         }),
         ..typed(call::Type::Message)
     }

@@ -55,7 +55,7 @@ pub enum ClientEvent {
         /// The master's heartbeat interval.
         heartbeat_interval: Duration,
         /// The leading master, when it says.
-        master_info: Option<MasterInfo>,
+        master_info: Option<Box<MasterInfo>>,
     },
     /// Any later event (OFFERS, UPDATE, HEARTBEAT, ...).
     Event(Box<Event>),
@@ -219,6 +219,7 @@ where
                 }
                 ConnState::Connecting => match self.connect().await {
                     Ok(Connected::Subscribed(reader, event)) => {
+                        let reader = *reader;
                         self.failures = 0;
                         self.redirects = 0;
                         self.delays = Box::new(self.config.backoff.delays());
@@ -283,14 +284,14 @@ where
     /// Moves to `BackingOff`, or returns the fatal error if attempts are exhausted.
     fn back_off(&mut self, err: MesosError) -> Option<MesosError> {
         self.failures += 1;
-        if let Some(max) = self.config.backoff.max_attempts {
-            if self.failures > max {
-                self.state = ConnState::Closed;
-                return Some(MesosError::RetriesExhausted {
-                    attempts: self.failures - 1,
-                    last: Box::new(err),
-                });
-            }
+        if let Some(max) = self.config.backoff.max_attempts
+            && self.failures > max
+        {
+            self.state = ConnState::Closed;
+            return Some(MesosError::RetriesExhausted {
+                attempts: self.failures - 1,
+                last: Box::new(err),
+            });
         }
         let delay = self.delays.next().unwrap_or(self.config.backoff.max);
         self.state = ConnState::BackingOff { delay, last: err };
@@ -368,18 +369,18 @@ where
             s.framework_id = Some(framework_id.clone());
         });
         Ok(Connected::Subscribed(
-            reader,
+            Box::new(reader),
             ClientEvent::Subscribed {
                 framework_id,
                 heartbeat_interval,
-                master_info: subscribed.master_info,
+                master_info: subscribed.master_info.map(Box::new),
             },
         ))
     }
 }
 
 enum Connected {
-    Subscribed(EventReader, ClientEvent),
+    Subscribed(Box<EventReader>, ClientEvent),
     Redirected(Uri),
 }
 

@@ -140,13 +140,14 @@ fn decode_plan(cx: &mut Cx<'_>, name: &str, node: &Node, path: &str) -> Option<P
         Some(n) => {
             let p = m.child("phases");
             if let Some(mut phases) = cx.map(n, &p) {
-                for e in phases.all() {
+                let entries = phases.all();
+                for e in &entries {
                     let pp = phases.child(&e.key);
                     if let Some(ph) = decode_phase(cx, &e.key, &e.value, &pp) {
                         plan.phases.push(ph);
                     }
                 }
-                if plan.phases.is_empty() && phases.path == p {
+                if entries.is_empty() {
                     cx.err_at(
                         n,
                         &p,
