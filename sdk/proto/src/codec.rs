@@ -64,7 +64,7 @@ impl Encoding {
         match self {
             Self::Protobuf => {
                 let msg = M::decode(bytes)?;
-                json::check_required(&msg)?;
+                json::check_required_wire(&json::descriptor_of::<M>()?, bytes)?;
                 Ok(msg)
             }
             Self::Json => Ok(json::from_slice(bytes)?),

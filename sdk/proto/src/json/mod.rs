@@ -220,6 +220,9 @@ fn single_to_value(kind: &Kind, value: &PValue, options: JsonOptions) -> Value {
 
 // === decoding ===
 
+mod read;
+mod required;
+
 /// Parses Mesos-style JSON bytes into message type `M`, enforcing required fields.
 pub fn from_slice<M: Message + Name + Default>(bytes: &[u8]) -> Result<M, JsonError> {
     let value: Value = serde_json::from_slice(bytes).map_err(|e| JsonError::Syntax {
@@ -231,15 +234,13 @@ pub fn from_slice<M: Message + Name + Default>(bytes: &[u8]) -> Result<M, JsonEr
 }
 
 /// Converts a Mesos-style JSON value into message type `M`, enforcing required fields.
+///
+/// The JSON is written straight to the protobuf wire format by walking the
+/// message descriptor, then decoded by prost: no intermediate dynamic message.
 pub fn from_value<M: Message + Name + Default>(value: &Value) -> Result<M, JsonError> {
     let desc = descriptor_of::<M>()?;
-    let dynamic = value_to_dynamic(&desc, value, &mut String::new())?;
-    let mut missing = Vec::new();
-    collect_missing(&dynamic, "", &mut missing);
-    if !missing.is_empty() {
-        return Err(JsonError::MissingRequired { fields: missing });
-    }
-    dynamic.transcode_to::<M>().map_err(|e| JsonError::Field {
+    let wire = read::to_wire(&desc, value)?;
+    M::decode(wire.as_slice()).map_err(|e| JsonError::Field {
         path: String::new(),
         message: e.to_string(),
     })
@@ -248,9 +249,16 @@ pub fn from_value<M: Message + Name + Default>(value: &Value) -> Result<M, JsonE
 /// Checks the proto2 `required` fields of an already decoded message (prost
 /// does not enforce them when decoding protobuf).
 pub fn check_required<M: Message + Name>(msg: &M) -> Result<(), JsonError> {
-    let dynamic = dynamic_of(msg)?;
+    check_required_wire(&descriptor_of::<M>()?, &msg.encode_to_vec())
+}
+
+/// Checks the proto2 `required` fields of protobuf bytes of the message `desc`.
+pub fn check_required_wire(desc: &MessageDescriptor, bytes: &[u8]) -> Result<(), JsonError> {
     let mut missing = Vec::new();
-    collect_missing(&dynamic, "", &mut missing);
+    required::collect_missing(desc, bytes, "", &mut missing).map_err(|message| JsonError::Field {
+        path: String::new(),
+        message,
+    })?;
     if missing.is_empty() {
         Ok(())
     } else {
@@ -258,7 +266,7 @@ pub fn check_required<M: Message + Name>(msg: &M) -> Result<(), JsonError> {
     }
 }
 
-fn join(prefix: &str, name: &str) -> String {
+pub(crate) fn join(prefix: &str, name: &str) -> String {
     if prefix.is_empty() {
         name.to_owned()
     } else {
@@ -266,141 +274,14 @@ fn join(prefix: &str, name: &str) -> String {
     }
 }
 
-fn collect_missing(msg: &DynamicMessage, prefix: &str, missing: &mut Vec<String>) {
-    for field in msg.descriptor().fields() {
-        let path = join(prefix, field.name());
-        if field.cardinality() == Cardinality::Required && !msg.has_field(&field) {
-            missing.push(path);
-            continue;
-        }
-        if !msg.has_field(&field) || !matches!(field.kind(), Kind::Message(_)) {
-            continue;
-        }
-        match &*msg.get_field(&field) {
-            PValue::Message(m) => collect_missing(m, &path, missing),
-            PValue::List(items) => {
-                for (i, item) in items.iter().enumerate() {
-                    if let PValue::Message(m) = item {
-                        collect_missing(m, &format!("{path}[{i}]"), missing);
-                    }
-                }
-            }
-            PValue::Map(entries) => {
-                for (k, v) in entries {
-                    if let PValue::Message(m) = v {
-                        collect_missing(m, &format!("{path}[{}]", map_key_string(k)), missing);
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-}
-
-fn field_error(path: &str, message: impl Into<String>) -> JsonError {
+pub(crate) fn field_error(path: &str, message: impl Into<String>) -> JsonError {
     JsonError::Field {
         path: path.to_owned(),
         message: message.into(),
     }
 }
 
-fn value_to_dynamic(
-    desc: &MessageDescriptor,
-    value: &Value,
-    path: &mut String,
-) -> Result<DynamicMessage, JsonError> {
-    let Value::Object(object) = value else {
-        let at = if path.is_empty() { "<top level>" } else { path };
-        return Err(field_error(at, format!("expecting a JSON object, got {}", shape(value))));
-    };
-    let mut msg = DynamicMessage::new(desc.clone());
-    for (key, value) in object {
-        // Unknown keys are ignored, as the Mesos parser does; so is null.
-        let Some(field) = desc.get_field_by_name(key) else {
-            continue;
-        };
-        if value.is_null() {
-            continue;
-        }
-        let mark = path.len();
-        if !path.is_empty() {
-            path.push('.');
-        }
-        path.push_str(key);
-        let parsed = parse_field(&field, value, path);
-        let result = match parsed {
-            Ok(Some(v)) => {
-                msg.set_field(&field, v);
-                Ok(())
-            }
-            Ok(None) => Ok(()),
-            Err(e) => Err(e),
-        };
-        path.truncate(mark);
-        result?;
-    }
-    Ok(msg)
-}
-
-fn parse_field(
-    field: &FieldDescriptor,
-    value: &Value,
-    path: &mut String,
-) -> Result<Option<PValue>, JsonError> {
-    let kind = field.kind();
-    if field.is_map() {
-        let Kind::Message(entry) = &kind else {
-            return Err(field_error(path, "map field without an entry type"));
-        };
-        let Value::Object(object) = value else {
-            return Err(field_error(path, format!("expecting a JSON object, got {}", shape(value))));
-        };
-        let key_kind = entry.map_entry_key_field().kind();
-        let value_kind = entry.map_entry_value_field().kind();
-        let mut map = std::collections::HashMap::new();
-        for (k, v) in object {
-            let mark = path.len();
-            path.push_str(&format!("[{k}]"));
-            let key = parse_map_key(&key_kind, k, path)?;
-            let parsed = parse_single(&value_kind, v, path, true)?;
-            path.truncate(mark);
-            if let Some(parsed) = parsed {
-                map.insert(key, parsed);
-            }
-        }
-        return Ok(Some(PValue::Map(map)));
-    }
-    if field.is_list() {
-        let Value::Array(items) = value else {
-            return Err(field_error(path, format!("expecting a JSON array, got {}", shape(value))));
-        };
-        let mut out = Vec::with_capacity(items.len());
-        for (i, item) in items.iter().enumerate() {
-            let mark = path.len();
-            path.push_str(&format!("[{i}]"));
-            let parsed = parse_single(&kind, item, path, false)?;
-            path.truncate(mark);
-            out.extend(parsed);
-        }
-        return Ok(Some(PValue::List(out)));
-    }
-    parse_single(&kind, value, path, field.cardinality() == Cardinality::Required)
-}
-
-fn parse_map_key(kind: &Kind, key: &str, path: &str) -> Result<MapKey, JsonError> {
-    let bad = || field_error(path, format!("map key {key:?} is not a valid {kind:?}"));
-    Ok(match kind {
-        Kind::String => MapKey::String(key.to_owned()),
-        Kind::Bool => MapKey::Bool(key.parse().map_err(|_| bad())?),
-        Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => MapKey::I32(key.parse().map_err(|_| bad())?),
-        Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 => MapKey::I64(key.parse().map_err(|_| bad())?),
-        Kind::Uint32 | Kind::Fixed32 => MapKey::U32(key.parse().map_err(|_| bad())?),
-        Kind::Uint64 | Kind::Fixed64 => MapKey::U64(key.parse().map_err(|_| bad())?),
-        _ => return Err(bad()),
-    })
-}
-
-fn shape(value: &Value) -> &'static str {
+pub(crate) fn shape(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
@@ -408,108 +289,6 @@ fn shape(value: &Value) -> &'static str {
         Value::String(_) => "a string",
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
-    }
-}
-
-/// Parses one non-repeated value. `Ok(None)` means "leave unset" (an unknown
-/// enum name in a field where that is allowed).
-fn parse_single(
-    kind: &Kind,
-    value: &Value,
-    path: &mut String,
-    required: bool,
-) -> Result<Option<PValue>, JsonError> {
-    let wrong = |want: &str| field_error(path, format!("expecting {want}, got {}", shape(value)));
-    let parsed = match kind {
-        Kind::Message(desc) => PValue::Message(value_to_dynamic(desc, value, path)?),
-        Kind::Enum(desc) => {
-            let Value::String(name) = value else {
-                return Err(wrong("an enum name string"));
-            };
-            match desc.get_value_by_name(name) {
-                Some(v) => PValue::EnumNumber(v.number()),
-                None if required => {
-                    return Err(field_error(
-                        path,
-                        format!("unknown value {name:?} for enum {}", desc.name()),
-                    ));
-                }
-                // Newer masters add enum values; an optional one is dropped.
-                None => return Ok(None),
-            }
-        }
-        Kind::String => match value {
-            Value::String(s) => PValue::String(s.clone()),
-            _ => return Err(wrong("a string")),
-        },
-        Kind::Bytes => match value {
-            Value::String(s) => PValue::Bytes(decode_base64(s).map_err(|m| field_error(path, m))?.into()),
-            _ => return Err(wrong("a base64 string")),
-        },
-        Kind::Bool => match value {
-            Value::Bool(b) => PValue::Bool(*b),
-            Value::String(s) if s == "true" => PValue::Bool(true),
-            Value::String(s) if s == "false" => PValue::Bool(false),
-            _ => return Err(wrong("a boolean")),
-        },
-        Kind::Double | Kind::Float => {
-            let f = parse_float(value).ok_or_else(|| wrong("a number"))?;
-            if matches!(kind, Kind::Float) {
-                #[allow(clippy::cast_possible_truncation)]
-                PValue::F32(f as f32)
-            } else {
-                PValue::F64(f)
-            }
-        }
-        Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => {
-            let n = parse_int::<i32>(value).ok_or_else(|| wrong("a 32-bit integer"))?;
-            PValue::I32(n)
-        }
-        Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 => {
-            PValue::I64(parse_int::<i64>(value).ok_or_else(|| wrong("a 64-bit integer"))?)
-        }
-        Kind::Uint32 | Kind::Fixed32 => {
-            PValue::U32(parse_int::<u32>(value).ok_or_else(|| wrong("an unsigned 32-bit integer"))?)
-        }
-        Kind::Uint64 | Kind::Fixed64 => {
-            PValue::U64(parse_int::<u64>(value).ok_or_else(|| wrong("an unsigned 64-bit integer"))?)
-        }
-    };
-    Ok(Some(parsed))
-}
-
-fn parse_float(value: &Value) -> Option<f64> {
-    match value {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => match s.as_str() {
-            "Infinity" => Some(f64::INFINITY),
-            "-Infinity" => Some(f64::NEG_INFINITY),
-            "NaN" => Some(f64::NAN),
-            other => other.trim().parse().ok(),
-        },
-        _ => None,
-    }
-}
-
-fn parse_int<T>(value: &Value) -> Option<T>
-where
-    T: TryFrom<i64> + TryFrom<u64> + std::str::FromStr,
-{
-    match value {
-        Value::Number(n) => {
-            if let Some(u) = n.as_u64() {
-                T::try_from(u).ok()
-            } else if let Some(i) = n.as_i64() {
-                T::try_from(i).ok()
-            } else {
-                // An integral double such as 5.0 is accepted, as stout does.
-                let f = n.as_f64()?;
-                #[allow(clippy::cast_possible_truncation)]
-                (f.fract() == 0.0 && f.abs() < 9.0e15).then(|| T::try_from(f as i64).ok())?
-            }
-        }
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
     }
 }
 
