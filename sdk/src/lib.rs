@@ -6,4 +6,5 @@
 pub mod mesos;
 pub mod placement;
 pub mod spec;
+pub mod state;
 pub mod template;

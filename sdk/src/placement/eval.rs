@@ -110,7 +110,9 @@ fn eval_rule(rule: &Rule, agent: &AgentFacts, peers: &[&PlacedTask]) -> (bool, S
             None => (false, format!("agent has no {}", field_name(field))),
         },
         Rule::Avoid { field, matcher } => match agent.value(field) {
-            Some(v) if matcher.matches(v) => (false, format!("{} '{v}' is excluded", field_name(field))),
+            Some(v) if matcher.matches(v) => {
+                (false, format!("{} '{v}' is excluded", field_name(field)))
+            }
             Some(v) => (true, format!("{} '{v}' is not excluded", field_name(field))),
             None => (true, format!("agent has no {}", field_name(field))),
         },
@@ -118,7 +120,10 @@ fn eval_rule(rule: &Rule, agent: &AgentFacts, peers: &[&PlacedTask]) -> (bool, S
             let Some(key) = agent.value(field) else {
                 return match field {
                     Field::Attribute(_) => (false, format!("agent has no {}", field_name(field))),
-                    _ => (true, format!("agent has no {}, nothing to count", field_name(field))),
+                    _ => (
+                        true,
+                        format!("agent has no {}, nothing to count", field_name(field)),
+                    ),
                 };
             };
             let count = peers
@@ -127,14 +132,29 @@ fn eval_rule(rule: &Rule, agent: &AgentFacts, peers: &[&PlacedTask]) -> (bool, S
                 .count();
             let limit = usize::try_from(*max).unwrap_or(usize::MAX);
             if count < limit {
-                (true, format!("{count} task(s) already on {} '{key}', max {max}", field_name(field)))
+                (
+                    true,
+                    format!(
+                        "{count} task(s) already on {} '{key}', max {max}",
+                        field_name(field)
+                    ),
+                )
             } else {
-                (false, format!("{count} task(s) already on {} '{key}', max {max}", field_name(field)))
+                (
+                    false,
+                    format!(
+                        "{count} task(s) already on {} '{key}', max {max}",
+                        field_name(field)
+                    ),
+                )
             }
         }
         Rule::GroupBy { field, count } => {
             let Some(offer) = agent.value(field) else {
-                return (false, format!("agent has no {} to group by", field_name(field)));
+                return (
+                    false,
+                    format!("agent has no {} to group by", field_name(field)),
+                );
             };
             let mut counts: HashMap<&str, usize> = HashMap::new();
             for t in peers {
@@ -148,15 +168,25 @@ fn eval_rule(rule: &Rule, agent: &AgentFacts, peers: &[&PlacedTask]) -> (bool, S
             let known = counts.len();
             if min == max || here <= min {
                 match count {
-                    None => (true, format!("'{offer}' has {here} task(s), others {min}..{max}")),
-                    Some(n) if known >= usize::try_from(*n).unwrap_or(usize::MAX) => {
-                        (true, format!("all {n} values seen; '{offer}' has {here}, others {min}..{max}"))
-                    }
+                    None => (
+                        true,
+                        format!("'{offer}' has {here} task(s), others {min}..{max}"),
+                    ),
+                    Some(n) if known >= usize::try_from(*n).unwrap_or(usize::MAX) => (
+                        true,
+                        format!("all {n} values seen; '{offer}' has {here}, others {min}..{max}"),
+                    ),
                     Some(_) if here == 0 => (true, format!("'{offer}' is still empty")),
-                    Some(_) => (false, format!("'{offer}' has {here} task(s) while other values are still empty")),
+                    Some(_) => (
+                        false,
+                        format!("'{offer}' has {here} task(s) while other values are still empty"),
+                    ),
                 }
             } else {
-                (false, format!("'{offer}' is full ({here}) while others have {min}"))
+                (
+                    false,
+                    format!("'{offer}' is full ({here}) while others have {min}"),
+                )
             }
         }
     }
@@ -180,7 +210,13 @@ mod tests {
     fn operators_behave() {
         let a = agent("h1", "z1", "r1");
         let placed = vec![PlacedTask::new("p", 0, agent("h1", "z1", "r1"))];
-        let check = |c: &str, idx: u32| parse(c).unwrap().unwrap().evaluate(&a, "p", idx, &placed).passed;
+        let check = |c: &str, idx: u32| {
+            parse(c)
+                .unwrap()
+                .unwrap()
+                .evaluate(&a, "p", idx, &placed)
+                .passed
+        };
         assert!(!check("hostname:UNIQUE", 1));
         assert!(check("hostname:UNIQUE", 0), "own instance is not counted");
         assert!(check("@zone:MAX_PER:2", 1));
@@ -193,7 +229,13 @@ mod tests {
         assert!(check("missing:UNLIKE:x", 1));
         assert!(!check("@region:IS:r", 1));
         assert!(check("@region:UNIQUE", 1));
-        assert!(!check("@zone:GROUP_BY:2", 1), "z1 has one task, another zone is empty");
-        assert!(check("@zone:GROUP_BY", 1), "without a count any least-used value is fine");
+        assert!(
+            !check("@zone:GROUP_BY:2", 1),
+            "z1 has one task, another zone is empty"
+        );
+        assert!(
+            check("@zone:GROUP_BY", 1),
+            "without a count any least-used value is fine"
+        );
     }
 }

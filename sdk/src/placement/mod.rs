@@ -42,7 +42,9 @@ pub use rule::{Constraint, Field, Matcher, Rule};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PlacementError {
     /// A row has fewer than 2 or more than 3 entries.
-    #[error("row {row:?} has {len} entries; expected [field, OPERATOR] or [field, OPERATOR, value]")]
+    #[error(
+        "row {row:?} has {len} entries; expected [field, OPERATOR] or [field, OPERATOR, value]"
+    )]
     RowLength {
         /// The row.
         row: Vec<String>,
@@ -50,7 +52,9 @@ pub enum PlacementError {
         len: usize,
     },
     /// An operator that is not one of the supported ones.
-    #[error("unsupported operator '{operator}' in {row:?}: use one of UNIQUE, CLUSTER, IS, IS_NOT, LIKE, UNLIKE, GROUP_BY, MAX_PER")]
+    #[error(
+        "unsupported operator '{operator}' in {row:?}: use one of UNIQUE, CLUSTER, IS, IS_NOT, LIKE, UNLIKE, GROUP_BY, MAX_PER"
+    )]
     UnknownOperator {
         /// The operator as written.
         operator: String,

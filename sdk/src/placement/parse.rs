@@ -99,15 +99,24 @@ fn regex(pattern: &str) -> Result<Matcher, PlacementError> {
         .map(|re| Matcher::Regex(pattern.to_string(), re))
         .map_err(|e| PlacementError::InvalidRegex {
             pattern: pattern.to_string(),
-            reason: e.to_string().lines().last().unwrap_or("invalid").trim().to_string(),
+            reason: e
+                .to_string()
+                .lines()
+                .last()
+                .unwrap_or("invalid")
+                .trim()
+                .to_string(),
         })
 }
 
 fn number(operator: &str, value: &str) -> Result<u32, PlacementError> {
-    value.trim().parse::<u32>().map_err(|_| PlacementError::NotANumber {
-        operator: operator.to_string(),
-        value: value.to_string(),
-    })
+    value
+        .trim()
+        .parse::<u32>()
+        .map_err(|_| PlacementError::NotANumber {
+            operator: operator.to_string(),
+            value: value.to_string(),
+        })
 }
 
 fn parse_row(row: &[String]) -> Result<Vec<Rule>, PlacementError> {
@@ -192,15 +201,20 @@ mod tests {
         assert_eq!(rows("a:b:c,d:e"), v(&[&["a", "b", "c"], &["d", "e"]]));
         assert_eq!(rows(r"a:LIKE:x\,y\:z"), v(&[&["a", "LIKE", "x,y:z"]]));
         assert_eq!(rows(r"a:LIKE:\d"), v(&[&["a", "LIKE", r"\d"]]));
-        assert_eq!(rows(r#"[["rack", "GROUP_BY", 3]]"#), v(&[&["rack", "GROUP_BY", "3"]]));
+        assert_eq!(
+            rows(r#"[["rack", "GROUP_BY", 3]]"#),
+            v(&[&["rack", "GROUP_BY", "3"]])
+        );
         assert_eq!(rows(""), v(&[&[""]]));
     }
 
     #[test]
     fn parses_operators_case_insensitively() {
-        let c = parse(r#"[["hostname", "unique"], ["@zone", "group_by", "3"], ["rack", "LIKE", "r[12]"]]"#)
-            .unwrap()
-            .unwrap();
+        let c = parse(
+            r#"[["hostname", "unique"], ["@zone", "group_by", "3"], ["rack", "LIKE", "r[12]"]]"#,
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!(c.rules.len(), 3);
         assert!(parse("").unwrap().is_none());
         assert!(parse("[]").unwrap().is_none());
@@ -208,11 +222,26 @@ mod tests {
 
     #[test]
     fn reports_bad_rows() {
-        assert!(matches!(parse("hostname"), Err(PlacementError::RowLength { len: 1, .. })));
-        assert!(matches!(parse("hostname:FOO"), Err(PlacementError::UnknownOperator { .. })));
-        assert!(matches!(parse("rack:MAX_PER"), Err(PlacementError::MissingValue { .. })));
-        assert!(matches!(parse("rack:MAX_PER:x"), Err(PlacementError::NotANumber { .. })));
-        assert!(matches!(parse("rack:LIKE:("), Err(PlacementError::InvalidRegex { .. })));
+        assert!(matches!(
+            parse("hostname"),
+            Err(PlacementError::RowLength { len: 1, .. })
+        ));
+        assert!(matches!(
+            parse("hostname:FOO"),
+            Err(PlacementError::UnknownOperator { .. })
+        ));
+        assert!(matches!(
+            parse("rack:MAX_PER"),
+            Err(PlacementError::MissingValue { .. })
+        ));
+        assert!(matches!(
+            parse("rack:MAX_PER:x"),
+            Err(PlacementError::NotANumber { .. })
+        ));
+        assert!(matches!(
+            parse("rack:LIKE:("),
+            Err(PlacementError::InvalidRegex { .. })
+        ));
         assert!(matches!(
             parse(r#"[[\"hostname\", \"UNIQUE\"]]"#),
             Err(PlacementError::RowLength { .. })

@@ -27,9 +27,8 @@ pub enum Matcher {
 impl PartialEq for Matcher {
     fn eq(&self, other: &Self) -> bool {
         match (self, other) {
-            (Matcher::Exact(a), Matcher::Exact(b)) | (Matcher::NotExact(a), Matcher::NotExact(b)) => {
-                a == b
-            }
+            (Matcher::Exact(a), Matcher::Exact(b))
+            | (Matcher::NotExact(a), Matcher::NotExact(b)) => a == b,
             (Matcher::Regex(a, _), Matcher::Regex(b, _)) => a == b,
             _ => false,
         }

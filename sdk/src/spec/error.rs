@@ -9,7 +9,9 @@ use crate::template::TemplateError;
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum SpecError {
     /// `{{X}}` with no value in the environment.
-    #[error("missing value for template variable '{{{{{name}}}}}': set {name} in an env file or with --env {name}=…")]
+    #[error(
+        "missing value for template variable '{{{{{name}}}}}': set {name} in an env file or with --env {name}=…"
+    )]
     MissingVariable {
         /// Variable name.
         name: String,
@@ -117,7 +119,9 @@ pub enum SpecError {
         known: String,
     },
     /// A task refers to a resource set the pod does not define.
-    #[error("unknown resource-set '{id}': define it under pods.{pod}.resource-sets (defined: {known})")]
+    #[error(
+        "unknown resource-set '{id}': define it under pods.{pod}.resource-sets (defined: {known})"
+    )]
     UnknownResourceSet {
         /// Pod type.
         pod: String,
@@ -137,7 +141,9 @@ pub enum SpecError {
         other: String,
     },
     /// A step would launch tasks that share one resource set at the same time.
-    #[error("step launches tasks {tasks:?} of pod '{pod}' at once, but they share resource set '{id}': run them in separate steps (e.g. [[{first}], [{second}]]) or give them separate resource sets")]
+    #[error(
+        "step launches tasks {tasks:?} of pod '{pod}' at once, but they share resource set '{id}': run them in separate steps (e.g. [[{first}], [{second}]]) or give them separate resource sets"
+    )]
     StepResourceSetConflict {
         /// Pod type.
         pod: String,

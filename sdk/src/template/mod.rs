@@ -62,7 +62,9 @@ pub enum TemplateError {
         line: u32,
     },
     /// `{{{X}}` without the third closing brace.
-    #[error("line {line}: '{{{{{{{name}}}}}' is missing its third closing brace: write '{{{{{{{name}}}}}}}'")]
+    #[error(
+        "line {line}: '{{{{{{{name}}}}}' is missing its third closing brace: write '{{{{{{{name}}}}}}}'"
+    )]
     UnclosedTripleMustache {
         /// Variable name.
         name: String,
@@ -70,7 +72,9 @@ pub enum TemplateError {
         line: u32,
     },
     /// `{{/X}}` closes a different section than the one open.
-    #[error("line {line}: '{{{{/{found}}}}}' closes section '{expected}': close sections in the order they were opened")]
+    #[error(
+        "line {line}: '{{{{/{found}}}}}' closes section '{expected}': close sections in the order they were opened"
+    )]
     MismatchedSectionEnd {
         /// The section that is open.
         expected: String,
@@ -80,7 +84,9 @@ pub enum TemplateError {
         line: u32,
     },
     /// `{{/X}}` with no section open.
-    #[error("line {line}: '{{{{/{name}}}}}' closes a section that was never opened: remove it or add '{{{{#{name}}}}}' before it")]
+    #[error(
+        "line {line}: '{{{{/{name}}}}}' closes a section that was never opened: remove it or add '{{{{#{name}}}}}' before it"
+    )]
     UnopenedSectionEnd {
         /// The name in the closing tag.
         name: String,
@@ -96,7 +102,9 @@ pub enum TemplateError {
         line: u32,
     },
     /// Partials, inheritance and pragmas.
-    #[error("line {line}: mustache feature '{what}' is not supported in Plinth templates: inline the content instead")]
+    #[error(
+        "line {line}: mustache feature '{what}' is not supported in Plinth templates: inline the content instead"
+    )]
     UnsupportedTag {
         /// Which feature.
         what: &'static str,
@@ -104,7 +112,9 @@ pub enum TemplateError {
         line: u32,
     },
     /// `{{=…=}}` with an unusable delimiter pair.
-    #[error("line {line}: invalid delimiter change '{text}': use e.g. '{{{{=<% %>=}}}}' (one or two characters each)")]
+    #[error(
+        "line {line}: invalid delimiter change '{text}': use e.g. '{{{{=<% %>=}}}}' (one or two characters each)"
+    )]
     InvalidDelimiters {
         /// The tag text.
         text: String,

@@ -190,7 +190,6 @@ impl Parser {
                 match kind {
                     '#' | '^' => {
                         let inner_sol = start_of_line && only_ws;
-                        start_of_line = inner_sol;
                         let body = self.compile(Some(&variable), inner_sol, true)?;
                         let lines = self.line - tag_line;
                         if !only_ws || lines == 0 {
@@ -275,7 +274,7 @@ impl Parser {
                         let delims: Vec<char> =
                             command.chars().filter(|c| !c.is_whitespace()).collect();
                         let len = delims.len();
-                        if len > 6 || len % 2 != 0 || len < 4 {
+                        if len > 6 || !len.is_multiple_of(2) || len < 4 {
                             return Err(TemplateError::InvalidDelimiters {
                                 text: command,
                                 line: tag_line,

@@ -29,11 +29,17 @@ fn booleans_render_lowercase_and_drive_sections() {
     let e = env(&[("T", "TRUE"), ("F", "False"), ("E", ""), ("S", "x")]);
     assert_eq!(render("{{T}}/{{F}}", &e), "true/false");
     assert_eq!(
-        render("{{#T}}t{{/T}}{{#F}}f{{/F}}{{#E}}e{{/E}}{{#S}}s{{.}}{{/S}}{{#U}}u{{/U}}", &e),
+        render(
+            "{{#T}}t{{/T}}{{#F}}f{{/F}}{{#E}}e{{/E}}{{#S}}s{{.}}{{/S}}{{#U}}u{{/U}}",
+            &e
+        ),
         "tsx"
     );
     assert_eq!(
-        render("{{^T}}t{{/T}}{{^F}}f{{/F}}{{^E}}e{{/E}}{{^S}}s{{/S}}{{^U}}u{{/U}}", &e),
+        render(
+            "{{^T}}t{{/T}}{{^F}}f{{/F}}{{^E}}e{{/E}}{{^S}}s{{/S}}{{^U}}u{{/U}}",
+            &e
+        ),
         "feu"
     );
 }
@@ -64,8 +70,14 @@ fn missing_values_are_reported_with_lines_only_when_executed() {
     assert_eq!(
         r.missing,
         vec![
-            MissingValue { name: "A".into(), line: 1 },
-            MissingValue { name: "C".into(), line: 5 }
+            MissingValue {
+                name: "A".into(),
+                line: 1
+            },
+            MissingValue {
+                name: "C".into(),
+                line: 5
+            }
         ]
     );
     let err = t.render_strict(&env(&[])).unwrap_err();
@@ -87,7 +99,10 @@ fn rendered_lines_map_back_to_template_lines() {
 fn syntax_errors_name_their_line() {
     let cases: &[(&str, &str)] = &[
         ("a\n{{#X}}\nb\n", "line 2: section 'X' is never closed"),
-        ("a\n\n{{/X}}", "line 3: '{{/X}}' closes a section that was never opened"),
+        (
+            "a\n\n{{/X}}",
+            "line 3: '{{/X}}' closes a section that was never opened",
+        ),
         ("{{#A}}{{/B}}", "'{{/B}}' closes section 'A'"),
         ("x {{name", "line 1: tag opened with '{{' is never closed"),
         ("{{}}", "empty tag"),

@@ -615,6 +615,12 @@ pub fn endpoint(r: &Resource) -> Resource {
     }
 }
 
+/// The wire value of `ReservationInfo.Type.DYNAMIC`.
+#[must_use]
+pub fn reservation_type_dynamic() -> i32 {
+    reservation_info::Type::Dynamic as i32
+}
+
 /// Sets `allocation_info.role` on a resource.
 #[must_use]
 pub fn allocated(mut r: Resource, role: &str) -> Resource {

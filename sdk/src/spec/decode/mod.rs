@@ -33,7 +33,9 @@ impl Locator {
     }
 
     pub(crate) fn record(&mut self, path: &str, line: u32, col: u32) {
-        self.positions.entry(path.to_string()).or_insert((line, col));
+        self.positions
+            .entry(path.to_string())
+            .or_insert((line, col));
     }
 
     /// Location of `path`, or of its nearest recorded ancestor.
@@ -90,8 +92,16 @@ impl Cx<'_> {
         }
     }
 
+    /// Reports `error` at `node`: a scalar's own position, or for a mapping or
+    /// list the position of the key that holds it.
     pub(crate) fn err_at(&mut self, node: &Node, path: &str, error: SpecError) {
-        let loc = self.at(path, node.line, node.col);
+        let loc = match &node.value {
+            NodeValue::Map(_) | NodeValue::Seq(_) if !path.is_empty() => {
+                let _ = self.at(path, node.line, node.col);
+                self.locs.locate(path)
+            }
+            _ => self.at(path, node.line, node.col),
+        };
         self.diags.error(loc, error);
     }
 
@@ -115,12 +125,16 @@ impl Cx<'_> {
     /// Opens a mapping. `None` (after reporting) when the node is not a mapping;
     /// an empty value reads as an empty mapping.
     pub(crate) fn map<'n>(&mut self, node: &'n Node, path: &str) -> Option<MapReader<'n>> {
-        let loc_line = node.line;
-        let loc_col = node.col;
-        let _ = self.at(path, loc_line, loc_col);
+        let _ = self.at(path, node.line, node.col);
         match &node.value {
             NodeValue::Map(entries) => Some(MapReader {
-                entries: entries.iter().collect(),
+                entries: {
+                    for e in entries {
+                        let line = (self.line_map)(e.key_line);
+                        self.locs.record(&join(path, &e.key), line, e.key_col);
+                    }
+                    entries.iter().collect()
+                },
                 used: vec![false; entries.len()],
                 path: path.to_string(),
             }),
@@ -240,7 +254,9 @@ impl Cx<'_> {
     /// A non-negative whole number of seconds.
     pub(crate) fn seconds(&mut self, node: &Node, path: &str) -> Option<std::time::Duration> {
         let v = self.int_in(node, path, 0, i64::from(i32::MAX))?;
-        Some(std::time::Duration::from_secs(u64::try_from(v).unwrap_or(0)))
+        Some(std::time::Duration::from_secs(
+            u64::try_from(v).unwrap_or(0),
+        ))
     }
 
     /// One of `choices` (exact spelling).

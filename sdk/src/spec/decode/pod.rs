@@ -136,10 +136,14 @@ pub(super) fn decode_pod(cx: &mut Cx<'_>, name: &str, node: &Node, path: &str) -
         pod.secrets = decode_named(cx, n, &m.child("secrets"), decode_secret);
     }
     if let Some(n) = m.get("share-pid-namespace") {
-        pod.share_pid_namespace = cx.boolean(n, &m.child("share-pid-namespace")).unwrap_or(false);
+        pod.share_pid_namespace = cx
+            .boolean(n, &m.child("share-pid-namespace"))
+            .unwrap_or(false);
     }
     if let Some(n) = m.get("allow-decommission") {
-        pod.allow_decommission = cx.boolean(n, &m.child("allow-decommission")).unwrap_or(false);
+        pod.allow_decommission = cx
+            .boolean(n, &m.child("allow-decommission"))
+            .unwrap_or(false);
     }
     if let Some(n) = m.get("host-volumes") {
         pod.host_volumes = decode_named(cx, n, &m.child("host-volumes"), decode_host_volume);
@@ -224,7 +228,13 @@ fn decode_named<T>(
 
 fn decode_ipc(cx: &mut Cx<'_>, node: &Node, path: &str) -> Option<IpcMode> {
     cx.choice(node, path, &["PRIVATE", "SHARE_PARENT"])
-        .map(|s| if s == "PRIVATE" { IpcMode::Private } else { IpcMode::ShareParent })
+        .map(|s| {
+            if s == "PRIVATE" {
+                IpcMode::Private
+            } else {
+                IpcMode::ShareParent
+            }
+        })
 }
 
 fn decode_network(cx: &mut Cx<'_>, node: &Node, path: &str) -> Option<NetworkSpec> {
@@ -269,9 +279,15 @@ fn decode_rlimit(cx: &mut Cx<'_>, node: &Node, path: &str) -> Option<RLimitSpec>
 
 fn decode_secret(cx: &mut Cx<'_>, node: &Node, path: &str) -> Option<SecretSpec> {
     let mut m = cx.map(node, path)?;
-    let secret = m.get("secret").and_then(|n| cx.string(n, &join(path, "secret")));
-    let env_key = m.get("env-key").and_then(|n| cx.string(n, &join(path, "env-key")));
-    let file = m.get("file").and_then(|n| cx.string(n, &join(path, "file")));
+    let secret = m
+        .get("secret")
+        .and_then(|n| cx.string(n, &join(path, "secret")));
+    let env_key = m
+        .get("env-key")
+        .and_then(|n| cx.string(n, &join(path, "env-key")));
+    let file = m
+        .get("file")
+        .and_then(|n| cx.string(n, &join(path, "file")));
     m.finish(cx, Unknown::Reject(SECRET_KEYS, &[]));
     let Some(secret) = secret else {
         cx.err_at(
@@ -317,7 +333,9 @@ fn required(cx: &mut Cx<'_>, node: &Node, path: &str, key: &str, v: Option<Strin
 
 fn decode_host_volume(cx: &mut Cx<'_>, node: &Node, path: &str) -> Option<HostVolumeSpec> {
     let mut m = cx.map(node, path)?;
-    let host = m.get("host-path").and_then(|n| cx.string(n, &join(path, "host-path")));
+    let host = m
+        .get("host-path")
+        .and_then(|n| cx.string(n, &join(path, "host-path")));
     let cont = m
         .get("container-path")
         .and_then(|n| cx.string(n, &join(path, "container-path")));
@@ -411,7 +429,9 @@ fn decode_volume(
     name: Option<String>,
 ) -> Option<VolumeSpec> {
     let mut m = cx.map(node, path)?;
-    let vpath = m.get("path").and_then(|n| cx.string(n, &join(path, "path")));
+    let vpath = m
+        .get("path")
+        .and_then(|n| cx.string(n, &join(path, "path")));
     let kind = match m.get("type") {
         Some(n) => {
             let tp = join(path, "type");
@@ -539,14 +559,16 @@ pub(super) fn decode_resources(
 
 pub(super) fn decode_limits(cx: &mut Cx<'_>, node: &Node, path: &str) -> Option<ResourceLimits> {
     let mut m = cx.map(node, path)?;
-    let mut one = |cx: &mut Cx<'_>, n: &Node, p: &str| -> Option<ResourceLimit> {
+    let one = |cx: &mut Cx<'_>, n: &Node, p: &str| -> Option<ResourceLimit> {
         match cx.string(n, p)?.trim() {
             s if s.eq_ignore_ascii_case("unlimited") => Some(ResourceLimit::Unlimited),
             _ => cx.float(n, p).map(ResourceLimit::Value),
         }
     };
     let cpus = m.get("cpus").and_then(|n| one(cx, n, &join(path, "cpus")));
-    let memory = m.get("memory").and_then(|n| one(cx, n, &join(path, "memory")));
+    let memory = m
+        .get("memory")
+        .and_then(|n| one(cx, n, &join(path, "memory")));
     m.finish(cx, Unknown::Reject(LIMIT_KEYS, LIMIT_HINTS));
     Some(ResourceLimits { cpus, memory })
 }

@@ -61,7 +61,13 @@ pub(crate) fn decode_service(cx: &mut Cx<'_>, root: &Node) -> Option<ServiceSpec
                         spec.pods.push(p);
                     }
                 }
-                if spec.pods.is_empty() && !cx.diags.errors.iter().any(|d| d.location.path.starts_with("pods")) {
+                if spec.pods.is_empty()
+                    && !cx
+                        .diags
+                        .errors
+                        .iter()
+                        .any(|d| d.location.path.starts_with("pods"))
+                {
                     cx.err_at(
                         n,
                         "pods",
@@ -181,7 +187,13 @@ fn decode_phase(cx: &mut Cx<'_>, name: &str, node: &Node, path: &str) -> Option<
             .choice(
                 n,
                 &p,
-                &["serial", "parallel", "serial-canary", "canary", "parallel-canary"],
+                &[
+                    "serial",
+                    "parallel",
+                    "serial-canary",
+                    "canary",
+                    "parallel-canary",
+                ],
             )
             .map(|s| match s.as_str() {
                 "parallel" => PhaseStrategy::Parallel,
@@ -257,7 +269,9 @@ fn decode_steps(cx: &mut Cx<'_>, node: &Node, path: &str) -> Option<Vec<StepRule
             if let Some(gs) = cx.seq(&e.value, &kp) {
                 for (gi, g) in gs.iter().enumerate() {
                     let gp = format!("{kp}[{gi}]");
-                    let Some(tasks) = cx.seq(g, &gp) else { continue };
+                    let Some(tasks) = cx.seq(g, &gp) else {
+                        continue;
+                    };
                     let mut group = Vec::new();
                     for (ti, t) in tasks.iter().enumerate() {
                         if let Some(name) = cx.string(t, &format!("{gp}[{ti}]")) {

@@ -7,8 +7,7 @@ use super::{Cx, Unknown, join};
 use crate::spec::error::SpecError;
 use crate::spec::model::{
     ConfigSpec, DiscoverySpec, GoalState, HealthCheckSpec, IpcMode, ReadinessCheckSpec,
-    ResourceSetSpec, TaskResources, TaskSpec, TlsArtifactType, TransportEncryptionSpec,
-    Visibility,
+    ResourceSetSpec, TaskResources, TaskSpec, TlsArtifactType, TransportEncryptionSpec, Visibility,
 };
 use crate::spec::yaml::{Node, NodeValue};
 
@@ -59,7 +58,12 @@ const TLS_KEYS: &[&str] = &["name", "type"];
 /// Keys that, on a task, are resources (and so exclude `resource-set`).
 pub(crate) const RESOURCE_KEYS: &[&str] = &["cpus", "gpus", "memory", "ports", "volume", "volumes"];
 
-pub(super) fn decode_task(cx: &mut Cx<'_>, name: &str, node: &Node, path: &str) -> Option<TaskSpec> {
+pub(super) fn decode_task(
+    cx: &mut Cx<'_>,
+    name: &str,
+    node: &Node,
+    path: &str,
+) -> Option<TaskSpec> {
     let mut m = cx.map(node, path)?;
     let mut task = TaskSpec {
         name: name.to_string(),
@@ -91,7 +95,13 @@ pub(super) fn decode_task(cx: &mut Cx<'_>, name: &str, node: &Node, path: &str) 
                 None => missing(cx, n, &gp, "goal", ": RUNNING, FINISH or ONCE"),
             }
         }
-        None => missing(cx, node, path, "goal", ": add 'goal: RUNNING' (or FINISH, ONCE)"),
+        None => missing(
+            cx,
+            node,
+            path,
+            "goal",
+            ": add 'goal: RUNNING' (or FINISH, ONCE)",
+        ),
     }
     if let Some(n) = m.get("essential") {
         task.essential = cx.boolean(n, &join(path, "essential")).unwrap_or(true);
@@ -189,7 +199,13 @@ pub(super) fn decode_task(cx: &mut Cx<'_>, name: &str, node: &Node, path: &str) 
     if let Some(n) = m.get("ipc-mode") {
         task.ipc_mode = cx
             .choice(n, &join(path, "ipc-mode"), &["PRIVATE", "SHARE_PARENT"])
-            .map(|s| if s == "PRIVATE" { IpcMode::Private } else { IpcMode::ShareParent });
+            .map(|s| {
+                if s == "PRIVATE" {
+                    IpcMode::Private
+                } else {
+                    IpcMode::ShareParent
+                }
+            });
     }
     if let Some(n) = m.get("shm-size") {
         task.shm_size = cx
@@ -213,14 +229,30 @@ fn missing(cx: &mut Cx<'_>, node: &Node, path: &str, key: &str, hint: &str) {
 
 fn decode_config(cx: &mut Cx<'_>, node: &Node, path: &str) -> Option<ConfigSpec> {
     let mut m = cx.map(node, path)?;
-    let template = m.get("template").and_then(|n| cx.string(n, &join(path, "template")));
-    let dest = m.get("dest").and_then(|n| cx.string(n, &join(path, "dest")));
+    let template = m
+        .get("template")
+        .and_then(|n| cx.string(n, &join(path, "template")));
+    let dest = m
+        .get("dest")
+        .and_then(|n| cx.string(n, &join(path, "dest")));
     m.finish(cx, Unknown::Reject(CONFIG_KEYS, &[]));
     if template.is_none() {
-        missing(cx, node, path, "template", ": the template file, relative to the spec");
+        missing(
+            cx,
+            node,
+            path,
+            "template",
+            ": the template file, relative to the spec",
+        );
     }
     if dest.is_none() {
-        missing(cx, node, path, "dest", ": where to write the rendered file in the sandbox");
+        missing(
+            cx,
+            node,
+            path,
+            "dest",
+            ": where to write the rendered file in the sandbox",
+        );
     }
     Some(ConfigSpec {
         template: template?,
@@ -249,7 +281,13 @@ fn check_cmd(cx: &mut Cx<'_>, m: &mut super::MapReader<'_>, node: &Node, path: &
     match m.get("cmd").and_then(|n| cx.string(n, &join(path, "cmd"))) {
         Some(c) if !c.trim().is_empty() => c,
         _ => {
-            missing(cx, node, path, "cmd", ": the command whose exit code is the check result");
+            missing(
+                cx,
+                node,
+                path,
+                "cmd",
+                ": the command whose exit code is the check result",
+            );
             String::new()
         }
     }
@@ -264,7 +302,12 @@ fn decode_health(cx: &mut Cx<'_>, node: &Node, path: &str) -> Option<HealthCheck
     let timeout = secs(cx, &mut m, "timeout", DEFAULT_TIMEOUT);
     let max_consecutive_failures = match m.get("max-consecutive-failures") {
         Some(n) => cx
-            .int_in(n, &m.child("max-consecutive-failures"), 1, i64::from(i32::MAX))
+            .int_in(
+                n,
+                &m.child("max-consecutive-failures"),
+                1,
+                i64::from(i32::MAX),
+            )
             .and_then(|v| u32::try_from(v).ok())
             .unwrap_or(DEFAULT_FAILURES),
         None => DEFAULT_FAILURES,
@@ -297,10 +340,18 @@ fn decode_readiness(cx: &mut Cx<'_>, node: &Node, path: &str) -> Option<Readines
 
 fn decode_discovery(cx: &mut Cx<'_>, node: &Node, path: &str) -> Option<DiscoverySpec> {
     let mut m = cx.map(node, path)?;
-    let prefix = m.get("prefix").and_then(|n| cx.string(n, &join(path, "prefix")));
+    let prefix = m
+        .get("prefix")
+        .and_then(|n| cx.string(n, &join(path, "prefix")));
     let visibility = m
         .get("visibility")
-        .and_then(|n| cx.choice(n, &join(path, "visibility"), &["FRAMEWORK", "CLUSTER", "EXTERNAL"]))
+        .and_then(|n| {
+            cx.choice(
+                n,
+                &join(path, "visibility"),
+                &["FRAMEWORK", "CLUSTER", "EXTERNAL"],
+            )
+        })
         .map(|v| match v.as_str() {
             "CLUSTER" => Visibility::Cluster,
             "EXTERNAL" => Visibility::External,
@@ -317,7 +368,9 @@ fn decode_tls(cx: &mut Cx<'_>, node: &Node, path: &str) -> Vec<TransportEncrypti
     };
     for (i, item) in items.iter().enumerate() {
         let ip = format!("{path}[{i}]");
-        let Some(mut m) = cx.map(item, &ip) else { continue };
+        let Some(mut m) = cx.map(item, &ip) else {
+            continue;
+        };
         let name = m.get("name").and_then(|n| cx.string(n, &join(&ip, "name")));
         let kind = m
             .get("type")

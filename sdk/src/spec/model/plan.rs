@@ -45,7 +45,10 @@ impl PhaseStrategy {
 
     /// True for the parallel flavours.
     pub fn is_parallel(self) -> bool {
-        matches!(self, PhaseStrategy::Parallel | PhaseStrategy::ParallelCanary)
+        matches!(
+            self,
+            PhaseStrategy::Parallel | PhaseStrategy::ParallelCanary
+        )
     }
 }
 

@@ -1,6 +1,6 @@
 //! The service as a whole.
 
-use super::{PodSpec, PlanSpec};
+use super::{PlanSpec, PodSpec};
 
 /// A whole service: name, scheduler settings, pod types in order, YAML plans.
 #[derive(Debug, Clone, PartialEq, Default)]

@@ -8,7 +8,11 @@ use crate::spec::plans::ResolvedStep;
 
 fn list(names: impl Iterator<Item = String>) -> String {
     let v: Vec<String> = names.collect();
-    if v.is_empty() { "none".into() } else { v.join(", ") }
+    if v.is_empty() {
+        "none".into()
+    } else {
+        v.join(", ")
+    }
 }
 
 pub(super) fn check(spec: &ServiceSpec, v: &mut Validator<'_>) {
@@ -78,7 +82,9 @@ pub(super) fn check(spec: &ServiceSpec, v: &mut Validator<'_>) {
             if phase.step_generation != crate::spec::model::StepGeneration::Default {
                 continue;
             }
-            let Some(pod) = spec.pod(&phase.pod) else { continue };
+            let Some(pod) = spec.pod(&phase.pod) else {
+                continue;
+            };
             if let Some(step) = phase.steps.first() {
                 let path = if plan.source == crate::spec::plans::PlanSource::Generated {
                     format!("pods.{}", pod.name)

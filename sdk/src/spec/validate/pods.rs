@@ -86,18 +86,30 @@ pub(super) fn check(spec: &ServiceSpec, v: &mut Validator<'_>) {
         for (name, s) in &pod.secrets {
             let path = format!("{pp}.secrets.{name}");
             if s.secret.trim().is_empty() {
-                v.invalid(&format!("{path}.secret"), &s.secret, "the secret path must not be empty");
+                v.invalid(
+                    &format!("{path}.secret"),
+                    &s.secret,
+                    "the secret path must not be empty",
+                );
             }
             if let Some(k) = &s.env_key
                 && !is_env_name(k)
             {
-                v.invalid(&format!("{path}.env-key"), k, "not a valid environment variable name");
+                v.invalid(
+                    &format!("{path}.env-key"),
+                    k,
+                    "not a valid environment variable name",
+                );
             }
         }
         for (name, h) in &pod.host_volumes {
             let path = format!("{pp}.host-volumes.{name}");
             if !h.host_path.is_empty() && !h.host_path.starts_with('/') {
-                v.invalid(&format!("{path}.host-path"), &h.host_path, "host paths must be absolute");
+                v.invalid(
+                    &format!("{path}.host-path"),
+                    &h.host_path,
+                    "host paths must be absolute",
+                );
             }
         }
         if pod.seccomp_unconfined == Some(true) && pod.seccomp_profile_name.is_some() {
@@ -116,7 +128,8 @@ pub(super) fn check(spec: &ServiceSpec, v: &mut Validator<'_>) {
                 SpecError::Conflict {
                     first: "ipc-mode: SHARE_PARENT".into(),
                     second: "shm-size".into(),
-                    reason: "shared /dev/shm has the parent's size: drop shm-size or use PRIVATE".into(),
+                    reason: "shared /dev/shm has the parent's size: drop shm-size or use PRIVATE"
+                        .into(),
                 },
             );
         }
@@ -131,13 +144,18 @@ pub(super) fn check(spec: &ServiceSpec, v: &mut Validator<'_>) {
                     SpecError::Conflict {
                         first: "ipc-mode: SHARE_PARENT".into(),
                         second: "shm-size".into(),
-                        reason: "shared /dev/shm has the pod's size: drop shm-size or use PRIVATE".into(),
+                        reason: "shared /dev/shm has the pod's size: drop shm-size or use PRIVATE"
+                            .into(),
                     },
                 );
             }
             for key in task.env.keys() {
                 if key.is_empty() || key.contains('=') || key.contains('\0') {
-                    v.invalid(&format!("{tp}.env.{key}"), key, "env names cannot be empty or contain '='");
+                    v.invalid(
+                        &format!("{tp}.env.{key}"),
+                        key,
+                        "env names cannot be empty or contain '='",
+                    );
                 }
             }
             if let Some(d) = &task.discovery
@@ -175,10 +193,18 @@ pub(super) fn check(spec: &ServiceSpec, v: &mut Validator<'_>) {
             }
             for (name, c) in &task.configs {
                 if c.template.trim().is_empty() {
-                    v.invalid(&format!("{tp}.configs.{name}.template"), &c.template, "name the template file");
+                    v.invalid(
+                        &format!("{tp}.configs.{name}.template"),
+                        &c.template,
+                        "name the template file",
+                    );
                 }
                 if c.dest.trim().is_empty() {
-                    v.invalid(&format!("{tp}.configs.{name}.dest"), &c.dest, "give a destination path");
+                    v.invalid(
+                        &format!("{tp}.configs.{name}.dest"),
+                        &c.dest,
+                        "give a destination path",
+                    );
                 }
             }
         }
@@ -217,7 +243,8 @@ pub(super) fn check_volume(v: &mut Validator<'_>, vol: &VolumeSpec, path: &str) 
     for (i, p) in vol.profiles.iter().enumerate() {
         let ok = !p.is_empty()
             && p.len() <= 128
-            && p.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+            && p.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
         if !ok {
             v.invalid(
                 &format!("{path}.profiles[{i}]"),

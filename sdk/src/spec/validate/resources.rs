@@ -46,7 +46,12 @@ fn check_pod(pod: &PodSpec, v: &mut Validator<'_>) {
                 }
             }
             TaskResources::Own(rs) => {
-                if rs.cpus.is_none() && rs.memory.is_none() && rs.gpus.is_none() && rs.ports.is_empty() && rs.volumes.is_empty() {
+                if rs.cpus.is_none()
+                    && rs.memory.is_none()
+                    && rs.gpus.is_none()
+                    && rs.ports.is_empty()
+                    && rs.volumes.is_empty()
+                {
                     v.error(
                         &tp,
                         SpecError::MissingKey {
@@ -66,22 +71,37 @@ fn check_pod(pod: &PodSpec, v: &mut Validator<'_>) {
     let mut static_ports: BTreeMap<u16, String> = BTreeMap::new();
     let mut volume_paths: BTreeMap<&str, String> = BTreeMap::new();
     for (i, vol) in pod.volumes.iter().enumerate() {
-        volume_paths.insert(&vol.path, volume_path(&pod_path(&pod.name), vol, i, pod.volumes.len()));
+        volume_paths.insert(
+            &vol.path,
+            volume_path(&pod_path(&pod.name), vol, i, pod.volumes.len()),
+        );
     }
     for (rs, owner) in &sets {
         let base = set_path(pod, rs, *owner);
         if let Some(c) = rs.cpus
             && c <= 0.0
         {
-            v.invalid(&format!("{base}.cpus"), &c.to_string(), "cpus must be greater than 0");
+            v.invalid(
+                &format!("{base}.cpus"),
+                &c.to_string(),
+                "cpus must be greater than 0",
+            );
         }
         if rs.memory == Some(0) {
-            v.invalid(&format!("{base}.memory"), "0", "memory (MB) must be greater than 0");
+            v.invalid(
+                &format!("{base}.memory"),
+                "0",
+                "memory (MB) must be greater than 0",
+            );
         }
         if let Some(g) = rs.gpus
             && g < 0.0
         {
-            v.invalid(&format!("{base}.gpus"), &g.to_string(), "gpus cannot be negative");
+            v.invalid(
+                &format!("{base}.gpus"),
+                &g.to_string(),
+                "gpus cannot be negative",
+            );
         }
         for (i, vol) in rs.volumes.iter().enumerate() {
             let vp = volume_path(&base, vol, i, rs.volumes.len());
@@ -102,9 +122,15 @@ fn check_pod(pod: &PodSpec, v: &mut Validator<'_>) {
         for (name, port) in &rs.ports {
             let pp = format!("{base}.ports.{name}");
             let name_ok = !name.is_empty()
-                && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
             if !name_ok {
-                v.invalid(&pp, name, "port names use letters, digits, '-', '_' and '.'");
+                v.invalid(
+                    &pp,
+                    name,
+                    "port names use letters, digits, '-', '_' and '.'",
+                );
             }
             if let Some(first) = port_names.insert(name, pp.clone()) {
                 v.error(
@@ -131,7 +157,11 @@ fn check_pod(pod: &PodSpec, v: &mut Validator<'_>) {
             if let Some(k) = &port.env_key
                 && !is_env_name(k)
             {
-                v.invalid(&format!("{pp}.env-key"), k, "not a valid environment variable name");
+                v.invalid(
+                    &format!("{pp}.env-key"),
+                    k,
+                    "not a valid environment variable name",
+                );
             }
             for (i, r) in port.ranges.iter().enumerate() {
                 let (b, e) = r.effective();
@@ -159,9 +189,15 @@ fn check_pod(pod: &PodSpec, v: &mut Validator<'_>) {
             if let Some(vip) = &port.vip
                 && let Some(prefix) = &vip.prefix
                 && (prefix.is_empty()
-                    || !prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.'))
+                    || !prefix
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.'))
             {
-                v.invalid(&format!("{pp}.vip.prefix"), prefix, "VIP prefixes are DNS labels: letters, digits, '-' and '.'");
+                v.invalid(
+                    &format!("{pp}.vip.prefix"),
+                    prefix,
+                    "VIP prefixes are DNS labels: letters, digits, '-' and '.'",
+                );
             }
         }
     }

@@ -106,9 +106,7 @@ fn count_nodes(node: &Node) -> usize {
     match &node.value {
         NodeValue::Scalar { .. } => 1,
         NodeValue::Seq(items) => 1 + items.iter().map(count_nodes).sum::<usize>(),
-        NodeValue::Map(entries) => {
-            1 + entries.iter().map(|e| count_nodes(&e.value)).sum::<usize>()
-        }
+        NodeValue::Map(entries) => 1 + entries.iter().map(|e| count_nodes(&e.value)).sum::<usize>(),
     }
 }
 
@@ -214,10 +212,8 @@ pub(crate) fn parse_document(text: &str) -> Result<Option<Node>, YamlError> {
         })?;
         let (line, col) = pos(&span);
         match event {
-            Event::DocumentStart(..) => {
-                if b.root.is_some() {
-                    return Err(YamlError::MultipleDocuments { line });
-                }
+            Event::DocumentStart(..) if b.root.is_some() => {
+                return Err(YamlError::MultipleDocuments { line });
             }
             Event::Scalar(value, style, anchor, tag) => {
                 let tag = tag.and_then(|t| t.core_suffix().map(str::to_string));
@@ -290,7 +286,9 @@ mod tests {
 
     #[test]
     fn keeps_scalar_text_and_positions() {
-        let n = parse_document("a: 1000\nb:\n  - 'x'\n  - 0.10\n").unwrap().unwrap();
+        let n = parse_document("a: 1000\nb:\n  - 'x'\n  - 0.10\n")
+            .unwrap()
+            .unwrap();
         let NodeValue::Map(entries) = &n.value else {
             panic!("map expected")
         };
@@ -337,8 +335,12 @@ mod tests {
 
     #[test]
     fn nulls() {
-        let n = parse_document("a:\nb: ~\nc: ''\nd: null\n").unwrap().unwrap();
-        let NodeValue::Map(e) = &n.value else { panic!() };
+        let n = parse_document("a:\nb: ~\nc: ''\nd: null\n")
+            .unwrap()
+            .unwrap();
+        let NodeValue::Map(e) = &n.value else {
+            panic!()
+        };
         assert!(e[0].value.is_null() && e[1].value.is_null() && e[3].value.is_null());
         assert!(!e[2].value.is_null());
     }

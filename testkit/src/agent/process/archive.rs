@@ -39,7 +39,10 @@ pub(crate) enum Kind {
 
 /// Classifies `name` by its suffix (case-insensitively, like Mesos).
 pub(crate) fn kind(name: &Path) -> Kind {
-    let name = name.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
+    let name = name
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
     let ends = |suffix: &str| name.ends_with(suffix);
     if ends(".tar.gz") || ends(".tgz") {
         Kind::Archive(Format::TarGz)
@@ -69,15 +72,26 @@ pub(crate) fn unpack(archive: &Path, format: Format, dir: &Path) -> io::Result<(
         }
         Format::Gz => {
             let mut out = File::create(gunzipped_name(archive, dir))?;
-            io::copy(&mut Limited::new(flate2::read::GzDecoder::new(file)), &mut out).map(drop)
+            io::copy(
+                &mut Limited::new(flate2::read::GzDecoder::new(file)),
+                &mut out,
+            )
+            .map(drop)
         }
     }
 }
 
 /// `dir/<name without .gz>`.
 fn gunzipped_name(archive: &Path, dir: &Path) -> PathBuf {
-    let name = archive.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let stem = name.len().checked_sub(3).and_then(|end| name.get(..end)).unwrap_or_default();
+    let name = archive
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let stem = name
+        .len()
+        .checked_sub(3)
+        .and_then(|end| name.get(..end))
+        .unwrap_or_default();
     dir.join(if stem.is_empty() { "unpacked" } else { stem })
 }
 
@@ -89,7 +103,10 @@ struct Limited<R> {
 
 impl<R> Limited<R> {
     fn new(inner: R) -> Self {
-        Self { inner, left: MAX_UNPACKED_BYTES }
+        Self {
+            inner,
+            left: MAX_UNPACKED_BYTES,
+        }
     }
 }
 
@@ -97,7 +114,9 @@ impl<R: Read> Read for Limited<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.left = self.left.checked_sub(n as u64).ok_or_else(|| {
-            io::Error::other(format!("archive unpacks to more than {MAX_UNPACKED_BYTES} bytes"))
+            io::Error::other(format!(
+                "archive unpacks to more than {MAX_UNPACKED_BYTES} bytes"
+            ))
         })?;
         Ok(n)
     }
@@ -121,7 +140,13 @@ mod tests {
 
     #[test]
     fn gunzipped_names_drop_the_suffix() {
-        assert_eq!(gunzipped_name(Path::new("/x/notes.txt.gz"), Path::new("/s")), Path::new("/s/notes.txt"));
-        assert_eq!(gunzipped_name(Path::new("/x/.gz"), Path::new("/s")), Path::new("/s/unpacked"));
+        assert_eq!(
+            gunzipped_name(Path::new("/x/notes.txt.gz"), Path::new("/s")),
+            Path::new("/s/notes.txt")
+        );
+        assert_eq!(
+            gunzipped_name(Path::new("/x/.gz"), Path::new("/s")),
+            Path::new("/s/unpacked")
+        );
     }
 }

@@ -15,12 +15,15 @@
 //!   could not run (timeout, spawn error) reports an unset exit code.
 //!
 //! HTTP and TCP checks are not run: [`Plan::Unsupported`] carries the text
-//! the task's TASK_RUNNING update shows instead.
+//! the task's `TASK_RUNNING` update shows instead.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use plinth_proto::v1::{CheckInfo, CheckStatusInfo, CommandInfo, HealthCheck, check_info, check_status_info, health_check};
+use plinth_proto::v1::{
+    CheckInfo, CheckStatusInfo, CommandInfo, HealthCheck, check_info, check_status_info,
+    health_check,
+};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -90,7 +93,11 @@ pub(crate) enum Plan {
 
 /// Seconds from a proto double, clamped to `[0, MAX_SECONDS]`; NaN is 0.
 fn seconds(value: f64) -> Duration {
-    Duration::from_secs_f64(if value.is_nan() { 0.0 } else { value.clamp(0.0, MAX_SECONDS) })
+    Duration::from_secs_f64(if value.is_nan() {
+        0.0
+    } else {
+        value.clamp(0.0, MAX_SECONDS)
+    })
 }
 
 /// The plan for `TaskInfo.health_check`.
@@ -109,15 +116,18 @@ pub(crate) fn health_plan(check: &HealthCheck) -> Result<Plan, ProcessError> {
         None => health_check::Type::Unknown,
     };
     match kind {
-        health_check::Type::Command => command_plan("health_check", check.command.as_ref(), schedule),
+        health_check::Type::Command => {
+            command_plan("health_check", check.command.as_ref(), schedule)
+        }
         health_check::Type::Http | health_check::Type::Tcp => Ok(Plan::Unsupported(format!(
             "{} health checks are not supported by the testkit process agent; this task's health \
              is not checked",
             kind.as_str_name()
         ))),
-        health_check::Type::Unknown => {
-            Err(ProcessError::InvalidCheck { what: "health_check", problem: "it has no type".into() })
-        }
+        health_check::Type::Unknown => Err(ProcessError::InvalidCheck {
+            what: "health_check",
+            problem: "it has no type".into(),
+        }),
     }
 }
 
@@ -129,17 +139,20 @@ pub(crate) fn check_plan(check: &CheckInfo) -> Result<Plan, ProcessError> {
         timeout: Some(seconds(check.timeout_seconds())).filter(|t| !t.is_zero()),
     };
     match check.r#type() {
-        check_info::Type::Command => {
-            command_plan("check", check.command.as_ref().map(|c| &c.command), schedule)
-        }
+        check_info::Type::Command => command_plan(
+            "check",
+            check.command.as_ref().map(|c| &c.command),
+            schedule,
+        ),
         kind @ (check_info::Type::Http | check_info::Type::Tcp) => Ok(Plan::Unsupported(format!(
             "{} checks are not supported by the testkit process agent; this task's check does not \
              run",
             kind.as_str_name()
         ))),
-        check_info::Type::Unknown => {
-            Err(ProcessError::InvalidCheck { what: "check", problem: "it has no type".into() })
-        }
+        check_info::Type::Unknown => Err(ProcessError::InvalidCheck {
+            what: "check",
+            problem: "it has no type".into(),
+        }),
     }
 }
 
@@ -156,10 +169,14 @@ fn command_plan(
     let invocation = Invocation::of(command).ok_or_else(missing)?;
     let mut variables = Env::new();
     command::add_variables(&mut variables, command.environment.as_ref())?;
-    Ok(Plan::Command { invocation, variables, schedule })
+    Ok(Plan::Command {
+        invocation,
+        variables,
+        schedule,
+    })
 }
 
-/// The empty check status Mesos puts on TASK_RUNNING for a COMMAND check.
+/// The empty check status Mesos puts on `TASK_RUNNING` for a COMMAND check.
 pub(crate) fn empty_command_status() -> CheckStatusInfo {
     command_status(None)
 }
@@ -209,10 +226,14 @@ async fn run_once(
     timeout: Option<Duration>,
 ) -> Outcome {
     let mut command = invocation.command(sandbox, env);
-    command.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+    command
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
     let mut child = match command.spawn() {
         Ok(child) => child,
-        Err(error) => return Outcome::Failed(format!("could not start the check command: {error}")),
+        Err(error) => {
+            return Outcome::Failed(format!("could not start the check command: {error}"));
+        }
     };
     let group = ProcessGroup::led_by(child.id());
     let waited = match timeout {
@@ -229,11 +250,16 @@ async fn run_once(
                 None => Outcome::Failed(describe(status)),
             }
         }
-        Some(Err(error)) => Outcome::Failed(format!("could not wait for the check command: {error}")),
+        Some(Err(error)) => {
+            Outcome::Failed(format!("could not wait for the check command: {error}"))
+        }
         None => {
             drop(group); // SIGKILLs the check's whole group
             let _ = tokio::time::timeout(REAP_TIMEOUT, child.wait()).await;
-            Outcome::Failed(format!("the check command timed out after {:?}", timeout.unwrap_or_default()))
+            Outcome::Failed(format!(
+                "the check command timed out after {:?}",
+                timeout.unwrap_or_default()
+            ))
         }
     }
 }
@@ -281,7 +307,10 @@ impl HealthState {
             self.failures = 0;
         } else {
             if self.in_grace && now.saturating_duration_since(self.started) < self.grace {
-                return HealthVerdict { report: None, kill_after: None };
+                return HealthVerdict {
+                    report: None,
+                    kill_after: None,
+                };
             }
             self.in_grace = false;
             self.failures = self.failures.saturating_add(1);
@@ -296,6 +325,8 @@ impl HealthState {
 /// The last check result reported for a task.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct CheckState {
+    /// `None` before the first report; `Some(None)` after reporting a check
+    /// that could not run (an unset exit code, as Mesos sends).
     reported: Option<Option<i32>>,
 }
 
@@ -321,7 +352,10 @@ mod tests {
     fn health(grace: f64, failures: u32) -> HealthCheck {
         HealthCheck {
             r#type: Some(health_check::Type::Command as i32),
-            command: Some(CommandInfo { value: Some("true".into()), ..CommandInfo::default() }),
+            command: Some(CommandInfo {
+                value: Some("true".into()),
+                ..CommandInfo::default()
+            }),
             grace_period_seconds: Some(grace),
             consecutive_failures: Some(failures),
             ..HealthCheck::default()
@@ -332,10 +366,34 @@ mod tests {
     fn health_reports_changes_only_and_kills_after_the_limit() {
         let t0 = Instant::now();
         let mut state = HealthState::new(&health(0.0, 2), t0);
-        assert_eq!(state.observe(true, t0), HealthVerdict { report: Some(true), kill_after: None });
-        assert_eq!(state.observe(true, t0), HealthVerdict { report: None, kill_after: None });
-        assert_eq!(state.observe(false, t0), HealthVerdict { report: Some(false), kill_after: None });
-        assert_eq!(state.observe(false, t0), HealthVerdict { report: None, kill_after: Some(2) });
+        assert_eq!(
+            state.observe(true, t0),
+            HealthVerdict {
+                report: Some(true),
+                kill_after: None
+            }
+        );
+        assert_eq!(
+            state.observe(true, t0),
+            HealthVerdict {
+                report: None,
+                kill_after: None
+            }
+        );
+        assert_eq!(
+            state.observe(false, t0),
+            HealthVerdict {
+                report: Some(false),
+                kill_after: None
+            }
+        );
+        assert_eq!(
+            state.observe(false, t0),
+            HealthVerdict {
+                report: None,
+                kill_after: Some(2)
+            }
+        );
     }
 
     #[test]
@@ -343,10 +401,22 @@ mod tests {
         let t0 = Instant::now();
         let mut state = HealthState::new(&health(10.0, 1), t0);
         let early = t0 + Duration::from_secs(1);
-        assert_eq!(state.observe(false, early), HealthVerdict { report: None, kill_after: None });
+        assert_eq!(
+            state.observe(false, early),
+            HealthVerdict {
+                report: None,
+                kill_after: None
+            }
+        );
         assert_eq!(state.observe(true, early).report, Some(true));
         // Grace ended with the success, even though 10 s have not passed.
-        assert_eq!(state.observe(false, early), HealthVerdict { report: Some(false), kill_after: Some(1) });
+        assert_eq!(
+            state.observe(false, early),
+            HealthVerdict {
+                report: Some(false),
+                kill_after: Some(1)
+            }
+        );
     }
 
     #[test]
@@ -354,31 +424,69 @@ mod tests {
         let t0 = Instant::now();
         let mut state = HealthState::new(&health(1.0, 3), t0);
         let late = t0 + Duration::from_secs(2);
-        assert_eq!(state.observe(false, late), HealthVerdict { report: Some(false), kill_after: None });
+        assert_eq!(
+            state.observe(false, late),
+            HealthVerdict {
+                report: Some(false),
+                kill_after: None
+            }
+        );
     }
 
     #[test]
     fn checks_report_exit_code_changes() {
         let mut state = CheckState::default();
-        assert_eq!(state.observe(&Outcome::Exited(0)), Some(command_status(Some(0))));
+        assert_eq!(
+            state.observe(&Outcome::Exited(0)),
+            Some(command_status(Some(0)))
+        );
         assert_eq!(state.observe(&Outcome::Exited(0)), None);
-        assert_eq!(state.observe(&Outcome::Exited(7)), Some(command_status(Some(7))));
-        assert_eq!(state.observe(&Outcome::Failed("timeout".into())), Some(command_status(None)));
+        assert_eq!(
+            state.observe(&Outcome::Exited(7)),
+            Some(command_status(Some(7)))
+        );
+        assert_eq!(
+            state.observe(&Outcome::Failed("timeout".into())),
+            Some(command_status(None))
+        );
         assert_eq!(state.observe(&Outcome::Failed("again".into())), None);
     }
 
     #[test]
     fn plans() {
-        assert!(matches!(health_plan(&health(0.0, 1)), Ok(Plan::Command { .. })));
-        let http = HealthCheck { r#type: Some(health_check::Type::Http as i32), ..HealthCheck::default() };
-        assert!(matches!(health_plan(&http), Ok(Plan::Unsupported(text)) if text.contains("not supported")));
-        let legacy = HealthCheck { r#type: None, ..health(0.0, 1) };
+        assert!(matches!(
+            health_plan(&health(0.0, 1)),
+            Ok(Plan::Command { .. })
+        ));
+        let http = HealthCheck {
+            r#type: Some(health_check::Type::Http as i32),
+            ..HealthCheck::default()
+        };
+        assert!(
+            matches!(health_plan(&http), Ok(Plan::Unsupported(text)) if text.contains("not supported"))
+        );
+        let legacy = HealthCheck {
+            r#type: None,
+            ..health(0.0, 1)
+        };
         assert!(matches!(health_plan(&legacy), Ok(Plan::Command { .. })));
-        let empty = HealthCheck { command: None, ..health(0.0, 1) };
-        assert!(matches!(health_plan(&empty), Err(ProcessError::InvalidCheck { .. })));
-        let tcp = CheckInfo { r#type: Some(check_info::Type::Tcp as i32), ..CheckInfo::default() };
+        let empty = HealthCheck {
+            command: None,
+            ..health(0.0, 1)
+        };
+        assert!(matches!(
+            health_plan(&empty),
+            Err(ProcessError::InvalidCheck { .. })
+        ));
+        let tcp = CheckInfo {
+            r#type: Some(check_info::Type::Tcp as i32),
+            ..CheckInfo::default()
+        };
         assert!(matches!(check_plan(&tcp), Ok(Plan::Unsupported(text)) if text.contains("TCP")));
-        assert!(matches!(check_plan(&CheckInfo::default()), Err(ProcessError::InvalidCheck { .. })));
+        assert!(matches!(
+            check_plan(&CheckInfo::default()),
+            Err(ProcessError::InvalidCheck { .. })
+        ));
     }
 
     #[test]
@@ -386,8 +494,13 @@ mod tests {
         assert_eq!(seconds(f64::NAN), Duration::ZERO);
         assert_eq!(seconds(-1.0), Duration::ZERO);
         assert_eq!(seconds(f64::INFINITY), Duration::from_secs_f64(MAX_SECONDS));
-        let spin = HealthCheck { interval_seconds: Some(0.0), ..health(0.0, 1) };
-        let Ok(Plan::Command { schedule, .. }) = health_plan(&spin) else { panic!("a command plan") };
+        let spin = HealthCheck {
+            interval_seconds: Some(0.0),
+            ..health(0.0, 1)
+        };
+        let Ok(Plan::Command { schedule, .. }) = health_plan(&spin) else {
+            panic!("a command plan")
+        };
         assert_eq!(schedule.interval, MIN_INTERVAL);
     }
 }

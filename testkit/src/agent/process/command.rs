@@ -28,16 +28,24 @@ pub(crate) struct Invocation {
 
 impl Invocation {
     /// `/bin/sh -c value` when `shell` (the default), else `value` with
-    /// `arguments` as its argv (`arguments[0]` is argv[0], as in Mesos).
+    /// `arguments` as its argv (`arguments[0]` is `argv[0]`, as in Mesos).
     /// `None` when there is no `value` to run.
     pub(crate) fn of(command: &CommandInfo) -> Option<Self> {
         let value = command.value.as_deref().filter(|value| !value.is_empty())?;
         Some(if command.shell() {
             // Mesos ignores `arguments` for shell commands; so do we.
-            Self { program: "/bin/sh".into(), arg0: None, args: vec!["-c".into(), value.into()] }
+            Self {
+                program: "/bin/sh".into(),
+                arg0: None,
+                args: vec!["-c".into(), value.into()],
+            }
         } else {
             let mut argv = command.arguments.iter().cloned();
-            Self { program: value.into(), arg0: argv.next(), args: argv.collect() }
+            Self {
+                program: value.into(),
+                arg0: argv.next(),
+                args: argv.collect(),
+            }
         })
     }
 
@@ -92,11 +100,23 @@ pub(crate) fn task_env(spec: &LaunchSpec, sandbox: &Path) -> Result<Env, Process
         ("MESOS_CONTAINER_IP".into(), "127.0.0.1".into()),
     ]);
     if let Some(executor) = &spec.executor {
-        env.insert("MESOS_EXECUTOR_ID".into(), executor.executor_id.value.clone());
-        let executor_env = executor.command.as_ref().and_then(|c| c.environment.as_ref());
+        env.insert(
+            "MESOS_EXECUTOR_ID".into(),
+            executor.executor_id.value.clone(),
+        );
+        let executor_env = executor
+            .command
+            .as_ref()
+            .and_then(|c| c.environment.as_ref());
         add_variables(&mut env, executor_env)?;
     }
-    add_variables(&mut env, spec.task.command.as_ref().and_then(|c| c.environment.as_ref()))?;
+    add_variables(
+        &mut env,
+        spec.task
+            .command
+            .as_ref()
+            .and_then(|c| c.environment.as_ref()),
+    )?;
     Ok(env)
 }
 
@@ -106,17 +126,28 @@ pub(crate) fn add_variables(
     env: &mut Env,
     environment: Option<&Environment>,
 ) -> Result<(), ProcessError> {
-    for var in environment.map(|e| e.variables.as_slice()).unwrap_or_default() {
+    for var in environment
+        .map(|e| e.variables.as_slice())
+        .unwrap_or_default()
+    {
         let value = match var.r#type() {
             variable::Type::Secret => {
-                let secret = var.secret.as_ref().filter(|s| s.r#type() == secret::Type::Value);
-                let data = secret.and_then(|s| s.value.as_ref()).map(|v| v.data.as_slice());
-                let data =
-                    data.ok_or_else(|| ProcessError::UnsupportedSecret { name: var.name.clone() })?;
+                let secret = var
+                    .secret
+                    .as_ref()
+                    .filter(|s| s.r#type() == secret::Type::Value);
+                let data = secret
+                    .and_then(|s| s.value.as_ref())
+                    .map(|v| v.data.as_slice());
+                let data = data.ok_or_else(|| ProcessError::UnsupportedSecret {
+                    name: var.name.clone(),
+                })?;
                 String::from_utf8_lossy(data).into_owned()
             }
             // UNKNOWN is what old schedulers send when they mean VALUE.
-            variable::Type::Value | variable::Type::Unknown => var.value.clone().unwrap_or_default(),
+            variable::Type::Value | variable::Type::Unknown => {
+                var.value.clone().unwrap_or_default()
+            }
         };
         env.insert(var.name.clone(), value);
     }
@@ -148,8 +179,8 @@ mod tests {
 
     #[test]
     fn without_shell_arguments_are_the_argv() {
-        let invocation =
-            Invocation::of(&shell("/bin/echo", Some(false), &["echo", "a", "b"])).expect("a command");
+        let invocation = Invocation::of(&shell("/bin/echo", Some(false), &["echo", "a", "b"]))
+            .expect("a command");
         assert_eq!(invocation.program, "/bin/echo");
         assert_eq!(invocation.arg0.as_deref(), Some("echo"));
         assert_eq!(invocation.args, ["a", "b"]);
@@ -163,7 +194,11 @@ mod tests {
     }
 
     fn var(name: &str, value: &str) -> Variable {
-        Variable { name: name.into(), value: Some(value.into()), ..Variable::default() }
+        Variable {
+            name: name.into(),
+            value: Some(value.into()),
+            ..Variable::default()
+        }
     }
 
     #[test]
@@ -174,14 +209,18 @@ mod tests {
             task: TaskInfo {
                 task_id: TaskId { value: "t1".into() },
                 command: Some(CommandInfo {
-                    environment: Some(Environment { variables: vec![var("X", "task"), var("HOME", "/h")] }),
+                    environment: Some(Environment {
+                        variables: vec![var("X", "task"), var("HOME", "/h")],
+                    }),
                     ..CommandInfo::default()
                 }),
                 ..TaskInfo::default()
             },
             executor: Some(plinth_proto::v1::ExecutorInfo {
                 command: Some(CommandInfo {
-                    environment: Some(Environment { variables: vec![var("X", "executor"), var("Y", "y")] }),
+                    environment: Some(Environment {
+                        variables: vec![var("X", "executor"), var("Y", "y")],
+                    }),
                     ..CommandInfo::default()
                 }),
                 ..plinth_proto::v1::ExecutorInfo::default()
@@ -205,22 +244,34 @@ mod tests {
             r#type: Some(variable::Type::Secret as i32),
             secret: Some(Secret {
                 r#type: Some(secret::Type::Value as i32),
-                value: Some(secret::Value { data: b"hush".to_vec() }),
+                value: Some(secret::Value {
+                    data: b"hush".to_vec(),
+                }),
                 reference: None,
             }),
             value: None,
         };
         let mut env = Env::new();
-        let environment = Environment { variables: vec![value_secret.clone()] };
+        let environment = Environment {
+            variables: vec![value_secret.clone()],
+        };
         add_variables(&mut env, Some(&environment)).expect("a value secret");
         assert_eq!(env["S"], "hush");
 
         let reference = Variable {
-            secret: Some(Secret { r#type: Some(secret::Type::Reference as i32), ..Secret::default() }),
+            secret: Some(Secret {
+                r#type: Some(secret::Type::Reference as i32),
+                ..Secret::default()
+            }),
             ..value_secret
         };
-        let error = add_variables(&mut env, Some(&Environment { variables: vec![reference] }))
-            .expect_err("a secret reference");
-        assert!(error.to_string().contains("S"), "{error}");
+        let error = add_variables(
+            &mut env,
+            Some(&Environment {
+                variables: vec![reference],
+            }),
+        )
+        .expect_err("a secret reference");
+        assert!(error.to_string().contains("variable S "), "{error}");
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! Mirrors the Mesos command executor: what decides the state is whether
 //! *we* killed the task, not how it died (a task that traps SIGTERM and exits
-//! 0 after our kill is still TASK_KILLED); the message describes the exit
+//! 0 after our kill is still `TASK_KILLED`); the message describes the exit
 //! ("Command exited with status 3", "Command terminated with signal SIGKILL").
 
 use std::os::unix::process::ExitStatusExt;
@@ -85,11 +85,19 @@ mod tests {
     fn exit_codes_decide_finished_or_failed() {
         assert_eq!(
             terminal(exited(0), None),
-            (TaskState::TaskFinished, None, "Command exited with status 0".into())
+            (
+                TaskState::TaskFinished,
+                None,
+                "Command exited with status 0".into()
+            )
         );
         assert_eq!(
             terminal(exited(3), None),
-            (TaskState::TaskFailed, None, "Command exited with status 3".into())
+            (
+                TaskState::TaskFailed,
+                None,
+                "Command exited with status 3".into()
+            )
         );
     }
 
@@ -102,11 +110,21 @@ mod tests {
 
     #[test]
     fn our_kill_is_killed_however_the_command_ended() {
-        assert_eq!(terminal(exited(0), Some(KillCause::Requested)).0, TaskState::TaskKilled);
-        assert_eq!(terminal(signalled(15), Some(KillCause::Requested)).0, TaskState::TaskKilled);
-        let (state, _, message) = terminal(signalled(15), Some(KillCause::Unhealthy { failures: 3 }));
+        assert_eq!(
+            terminal(exited(0), Some(KillCause::Requested)).0,
+            TaskState::TaskKilled
+        );
+        assert_eq!(
+            terminal(signalled(15), Some(KillCause::Requested)).0,
+            TaskState::TaskKilled
+        );
+        let (state, _, message) =
+            terminal(signalled(15), Some(KillCause::Unhealthy { failures: 3 }));
         assert_eq!(state, TaskState::TaskKilled);
-        assert!(message.contains("3 consecutive failed health checks"), "{message}");
+        assert!(
+            message.contains("3 consecutive failed health checks"),
+            "{message}"
+        );
     }
 
     #[test]

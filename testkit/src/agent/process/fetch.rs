@@ -145,16 +145,21 @@ pub(crate) async fn fetch(uri: &Uri, sandbox: &Path) -> Result<(), FetchError> {
     let source = parse(&uri.value)?;
     let destination = sandbox.join(destination_name(&source, uri.output_file.as_deref())?);
     if let Some(parent) = destination.parent() {
-        tokio::fs::create_dir_all(parent).await.map_err(|source| FetchError::Write {
-            path: parent.to_owned(),
-            source,
-        })?;
+        tokio::fs::create_dir_all(parent)
+            .await
+            .map_err(|source| FetchError::Write {
+                path: parent.to_owned(),
+                source,
+            })?;
     }
     match &source {
         Source::Local(path) => {
             tokio::fs::copy(path, &destination)
                 .await
-                .map_err(|source| FetchError::Copy { path: path.clone(), source })?;
+                .map_err(|source| FetchError::Copy {
+                    path: path.clone(),
+                    source,
+                })?;
         }
         Source::Http(http_uri) => {
             tokio::time::timeout(HTTP_TIMEOUT, download(http_uri, &destination))
@@ -166,7 +171,10 @@ pub(crate) async fn fetch(uri: &Uri, sandbox: &Path) -> Result<(), FetchError> {
         let mode = std::fs::Permissions::from_mode(0o755);
         tokio::fs::set_permissions(&destination, mode)
             .await
-            .map_err(|source| FetchError::Write { path: destination.clone(), source })?;
+            .map_err(|source| FetchError::Write {
+                path: destination.clone(),
+                source,
+            })?;
     }
     // Mesos does not extract executables; it only extracts when asked.
     if uri.extract() && !uri.executable() {
@@ -189,13 +197,24 @@ fn parse(value: &str) -> Result<Source, FetchError> {
         }
         return Ok(Source::Local(PathBuf::from(path)));
     }
-    let uri: http::Uri = value
-        .parse()
-        .map_err(|error: http::uri::InvalidUri| FetchError::Malformed { problem: error.to_string() })?;
+    let uri: http::Uri =
+        value
+            .parse()
+            .map_err(|error: http::uri::InvalidUri| FetchError::Malformed {
+                problem: error.to_string(),
+            })?;
     match uri.scheme_str() {
         Some("http") => {}
-        Some(scheme) => return Err(FetchError::UnsupportedScheme { scheme: scheme.into() }),
-        None => return Err(FetchError::UnsupportedScheme { scheme: value.into() }),
+        Some(scheme) => {
+            return Err(FetchError::UnsupportedScheme {
+                scheme: scheme.into(),
+            });
+        }
+        None => {
+            return Err(FetchError::UnsupportedScheme {
+                scheme: value.into(),
+            });
+        }
     }
     let host = uri.host().unwrap_or_default();
     if !is_loopback_name(host) {
@@ -218,15 +237,24 @@ fn is_loopback_name(host: &str) -> bool {
 fn destination_name(source: &Source, output_file: Option<&str>) -> Result<PathBuf, FetchError> {
     if let Some(output_file) = output_file.filter(|name| !name.is_empty()) {
         let path = Path::new(output_file);
-        let normal = path.components().all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+        let normal = path
+            .components()
+            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
         if !normal || path.file_name().is_none() {
-            return Err(FetchError::InvalidOutputFile { output_file: output_file.into() });
+            return Err(FetchError::InvalidOutputFile {
+                output_file: output_file.into(),
+            });
         }
         return Ok(path.to_owned());
     }
     let name = match source {
         Source::Local(path) => path.file_name().map(PathBuf::from),
-        Source::Http(uri) => uri.path().rsplit('/').next().filter(|s| !s.is_empty()).map(PathBuf::from),
+        Source::Http(uri) => uri
+            .path()
+            .rsplit('/')
+            .next()
+            .filter(|s| !s.is_empty())
+            .map(PathBuf::from),
     };
     // "." or ".." as a last segment must not become the destination.
     name.filter(|n| matches!(n.components().next(), Some(Component::Normal(_))))
@@ -236,22 +264,38 @@ fn destination_name(source: &Source, output_file: Option<&str>) -> Result<PathBu
 /// GETs `uri` (loopback, checked by [`parse`]) into `destination`.
 async fn download(uri: &http::Uri, destination: &Path) -> Result<(), FetchError> {
     let stream = connect(uri).await?;
-    let (mut sender, connection) =
-        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(FetchError::Http)?;
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(FetchError::Http)?;
     // The connection must be driven while we talk on it; it ends with us.
     let driver = AbortOnDrop(tokio::spawn(connection));
-    let authority = uri.authority().map(|a| a.as_str()).unwrap_or_default();
+    let authority = uri
+        .authority()
+        .map(http::uri::Authority::as_str)
+        .unwrap_or_default();
     let path = uri.path_and_query().map_or("/", |p| p.as_str());
     let request = http::Request::get(path)
         .header(http::header::HOST, authority)
         .body(Empty::<Bytes>::new())
-        .map_err(|error| FetchError::Malformed { problem: error.to_string() })?;
-    let response = sender.send_request(request).await.map_err(FetchError::Http)?;
+        .map_err(|error| FetchError::Malformed {
+            problem: error.to_string(),
+        })?;
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(FetchError::Http)?;
     if !response.status().is_success() {
-        return Err(FetchError::HttpStatus { status: response.status() });
+        return Err(FetchError::HttpStatus {
+            status: response.status(),
+        });
     }
-    let write_error = |source| FetchError::Write { path: destination.to_owned(), source };
-    let mut file = tokio::fs::File::create(destination).await.map_err(write_error)?;
+    let write_error = |source| FetchError::Write {
+        path: destination.to_owned(),
+        source,
+    };
+    let mut file = tokio::fs::File::create(destination)
+        .await
+        .map_err(write_error)?;
     let mut body = response.into_body();
     let mut written: u64 = 0;
     while let Some(frame) = body.frame().await {
@@ -259,7 +303,9 @@ async fn download(uri: &http::Uri, destination: &Path) -> Result<(), FetchError>
         if let Ok(data) = frame.into_data() {
             written = written.saturating_add(data.len() as u64);
             if written > MAX_BODY_BYTES {
-                return Err(FetchError::TooLarge { limit: MAX_BODY_BYTES });
+                return Err(FetchError::TooLarge {
+                    limit: MAX_BODY_BYTES,
+                });
             }
             file.write_all(&data).await.map_err(write_error)?;
         }
@@ -270,25 +316,35 @@ async fn download(uri: &http::Uri, destination: &Path) -> Result<(), FetchError>
 }
 
 /// A TCP connection to the URI's host, trying each loopback address it
-/// resolves to (so `localhost` works whether it means 127.0.0.1 or ::1).
+/// resolves to (so `localhost` works whether it means `127.0.0.1` or `::1`).
 async fn connect(uri: &http::Uri) -> Result<tokio::net::TcpStream, FetchError> {
-    let host = uri.host().unwrap_or_default().trim_start_matches('[').trim_end_matches(']');
+    let host = uri
+        .host()
+        .unwrap_or_default()
+        .trim_start_matches('[')
+        .trim_end_matches(']');
     let port = uri.port_u16().unwrap_or(80);
     let address = format!("{host}:{port}");
-    let connect_error = |source| FetchError::Connect { address: address.clone(), source };
-    let addresses: Vec<SocketAddr> = tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::lookup_host((host, port)))
-        .await
-        .map_err(|_| FetchError::Timeout(CONNECT_TIMEOUT))?
-        .map_err(connect_error)?
-        // Whatever a resolver says, only loopback is ever dialled.
-        .filter(|addr| addr.ip().is_loopback())
-        .collect();
+    let connect_error = |source| FetchError::Connect {
+        address: address.clone(),
+        source,
+    };
+    let addresses: Vec<SocketAddr> =
+        tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::lookup_host((host, port)))
+            .await
+            .map_err(|_| FetchError::Timeout(CONNECT_TIMEOUT))?
+            .map_err(connect_error)?
+            // Whatever a resolver says, only loopback is ever dialled.
+            .filter(|addr| addr.ip().is_loopback())
+            .collect();
     let mut last_error = std::io::Error::new(std::io::ErrorKind::NotFound, "no loopback address");
     for addr in addresses {
         match tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::TcpStream::connect(addr)).await {
             Ok(Ok(stream)) => return Ok(stream),
             Ok(Err(error)) => last_error = error,
-            Err(_) => last_error = std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"),
+            Err(_) => {
+                last_error = std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out")
+            }
         }
     }
     Err(connect_error(last_error))
@@ -303,10 +359,14 @@ async fn extract(file: &Path, sandbox: &Path) -> Result<(), FetchError> {
     };
     let (archive_path, dir) = (file.to_owned(), sandbox.to_owned());
     // Bounded by the archive size limit; a blocking thread keeps the runtime free.
-    let unpacked = tokio::task::spawn_blocking(move || archive::unpack(&archive_path, format, &dir))
-        .await
-        .unwrap_or_else(|join| Err(std::io::Error::other(join.to_string())));
-    unpacked.map_err(|source| FetchError::Extract { path: file.to_owned(), source })
+    let unpacked =
+        tokio::task::spawn_blocking(move || archive::unpack(&archive_path, format, &dir))
+            .await
+            .unwrap_or_else(|join| Err(std::io::Error::other(join.to_string())));
+    unpacked.map_err(|source| FetchError::Extract {
+        path: file.to_owned(),
+        source,
+    })
 }
 
 /// Aborts a spawned task when dropped.
@@ -324,34 +384,75 @@ mod tests {
 
     #[test]
     fn local_paths_and_file_uris() {
-        assert_eq!(parse("/opt/pkg.tgz").ok(), Some(Source::Local("/opt/pkg.tgz".into())));
-        assert_eq!(parse("file:///opt/pkg.tgz").ok(), Some(Source::Local("/opt/pkg.tgz".into())));
-        assert!(matches!(parse("file://host/pkg.tgz"), Err(FetchError::Malformed { .. })));
-        assert!(matches!(parse("pkg.tgz"), Err(FetchError::UnsupportedScheme { .. })));
+        assert_eq!(
+            parse("/opt/pkg.tgz").ok(),
+            Some(Source::Local("/opt/pkg.tgz".into()))
+        );
+        assert_eq!(
+            parse("file:///opt/pkg.tgz").ok(),
+            Some(Source::Local("/opt/pkg.tgz".into()))
+        );
+        assert!(matches!(
+            parse("file://host/pkg.tgz"),
+            Err(FetchError::Malformed { .. })
+        ));
+        assert!(matches!(
+            parse("pkg.tgz"),
+            Err(FetchError::UnsupportedScheme { .. })
+        ));
     }
 
     #[test]
     fn http_only_on_loopback() {
-        for ok in ["http://127.0.0.1:8080/a", "http://localhost/a", "http://[::1]:9/a", "http://127.1.2.3/a"] {
+        for ok in [
+            "http://127.0.0.1:8080/a",
+            "http://localhost/a",
+            "http://[::1]:9/a",
+            "http://127.1.2.3/a",
+        ] {
             assert!(matches!(parse(ok), Ok(Source::Http(_))), "{ok} was refused");
         }
         let refused = parse("http://example.com/a.tgz").expect_err("a remote host");
         assert!(matches!(&refused, FetchError::NotLoopback { host } if host == "example.com"));
         assert!(refused.to_string().contains("loopback"));
-        assert!(matches!(parse("https://127.0.0.1/a"), Err(FetchError::UnsupportedScheme { .. })));
-        assert!(matches!(parse("hdfs://nn/a"), Err(FetchError::UnsupportedScheme { .. })));
+        assert!(matches!(
+            parse("https://127.0.0.1/a"),
+            Err(FetchError::UnsupportedScheme { .. })
+        ));
+        assert!(matches!(
+            parse("hdfs://nn/a"),
+            Err(FetchError::UnsupportedScheme { .. })
+        ));
     }
 
     #[test]
     fn destination_names() {
         let http = parse("http://127.0.0.1:1/dir/pkg.tar.gz?x=1").expect("a loopback URI");
-        assert_eq!(destination_name(&http, None).ok(), Some("pkg.tar.gz".into()));
-        assert_eq!(destination_name(&http, Some("bin/tool")).ok(), Some("bin/tool".into()));
-        assert!(matches!(destination_name(&http, Some("../x")), Err(FetchError::InvalidOutputFile { .. })));
-        assert!(matches!(destination_name(&http, Some("/etc/x")), Err(FetchError::InvalidOutputFile { .. })));
+        assert_eq!(
+            destination_name(&http, None).ok(),
+            Some("pkg.tar.gz".into())
+        );
+        assert_eq!(
+            destination_name(&http, Some("bin/tool")).ok(),
+            Some("bin/tool".into())
+        );
+        assert!(matches!(
+            destination_name(&http, Some("../x")),
+            Err(FetchError::InvalidOutputFile { .. })
+        ));
+        assert!(matches!(
+            destination_name(&http, Some("/etc/x")),
+            Err(FetchError::InvalidOutputFile { .. })
+        ));
         let bare = parse("http://127.0.0.1:1/").expect("a loopback URI");
-        assert!(matches!(destination_name(&bare, None), Err(FetchError::NoFileName)));
+        assert!(matches!(
+            destination_name(&bare, None),
+            Err(FetchError::NoFileName)
+        ));
         let dots = parse("/tmp/..").expect("a path");
-        assert!(matches!(destination_name(&dots, None), Err(FetchError::NoFileName)));
+        assert!(matches!(
+            destination_name(&dots, None),
+            Err(FetchError::NoFileName)
+        ));
     }
 }

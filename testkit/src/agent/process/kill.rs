@@ -28,10 +28,13 @@ pub(crate) fn grace_period(asked: Option<Duration>, task: &TaskInfo) -> Duration
         .and_then(|policy| policy.grace_period)
         // A negative duration is nonsense from the scheduler: treat it as 0.
         .map(|grace| Duration::from_nanos(u64::try_from(grace.nanoseconds).unwrap_or(0)));
-    asked.or(from_policy).unwrap_or(DEFAULT_GRACE).min(MAX_GRACE)
+    asked
+        .or(from_policy)
+        .unwrap_or(DEFAULT_GRACE)
+        .min(MAX_GRACE)
 }
 
-/// A process group this agent started; SIGKILLed on drop unless released.
+/// A process group this agent started; killed with SIGKILL on drop unless released.
 #[derive(Debug)]
 pub(crate) struct ProcessGroup {
     pgid: Pid,
@@ -45,7 +48,10 @@ impl ProcessGroup {
     /// or `None` for a pid that cannot be one.
     pub(crate) fn led_by(leader: Option<u32>) -> Option<Self> {
         let pid = i32::try_from(leader?).ok().filter(|pid| *pid > 1)?;
-        Some(Self { pgid: Pid::from_raw(pid), armed: true })
+        Some(Self {
+            pgid: Pid::from_raw(pid),
+            armed: true,
+        })
     }
 
     /// Sends `signal` to every process of the group. A group that is already
@@ -99,15 +105,24 @@ mod tests {
     #[test]
     fn grace_prefers_the_kill_then_the_policy_then_the_default() {
         let task = task_with_grace(Some(5_000_000_000));
-        assert_eq!(grace_period(Some(Duration::from_secs(1)), &task), Duration::from_secs(1));
+        assert_eq!(
+            grace_period(Some(Duration::from_secs(1)), &task),
+            Duration::from_secs(1)
+        );
         assert_eq!(grace_period(None, &task), Duration::from_secs(5));
         assert_eq!(grace_period(None, &task_with_grace(None)), DEFAULT_GRACE);
     }
 
     #[test]
     fn grace_survives_nonsense_policies() {
-        assert_eq!(grace_period(None, &task_with_grace(Some(-1))), Duration::ZERO);
-        assert_eq!(grace_period(None, &task_with_grace(Some(i64::MAX))), MAX_GRACE);
+        assert_eq!(
+            grace_period(None, &task_with_grace(Some(-1))),
+            Duration::ZERO
+        );
+        assert_eq!(
+            grace_period(None, &task_with_grace(Some(i64::MAX))),
+            MAX_GRACE
+        );
     }
 
     #[test]

@@ -27,7 +27,7 @@
 //!   0755.
 //! - **Checks**: COMMAND health checks and COMMAND checks run for real (see
 //!   [`ProcessUpdate`] for how their results are reported). HTTP and TCP
-//!   checks are not run; the TASK_RUNNING update says so in its message.
+//!   checks are not run; the `TASK_RUNNING` update says so in its message.
 //! - **Kill**: SIGTERM to the task's process group, SIGKILL after the grace
 //!   period.
 //!
@@ -39,7 +39,7 @@
 //! - Each update is a full snapshot: it carries the latest `healthy` and
 //!   `check_status` known for the task, as Mesos executors do.
 //! - Every task runs in its own process group; when the task ends (or its
-//!   supervisor is dropped) the whole group is SIGKILLed, so no helper the
+//!   supervisor is dropped) the whole group is killed with SIGKILL, so no helper the
 //!   command started in the background outlives it. The task's own process is
 //!   always reaped.
 //!
@@ -49,8 +49,8 @@
 //! not be started at all: bad task, sandbox or volume setup, a URI fetch, the
 //! spawn itself, or a kill that arrived while it was being prepared. In that
 //! case **no update was emitted for the task**: the caller reports it, and
-//! [`ProcessError::to_update`] builds that status (TASK_FAILED with
-//! REASON_CONTAINER_LAUNCH_FAILED, as a Mesos agent would, or TASK_KILLED for
+//! [`ProcessError::to_update`] builds that status (`TASK_FAILED` with
+//! `REASON_CONTAINER_LAUNCH_FAILED`, as a Mesos agent would, or `TASK_KILLED` for
 //! a kill during launch).
 //!
 //! # Caveats
@@ -132,11 +132,11 @@ pub struct VolumeMount {
 /// A task status change, to be turned into a Mesos `TaskStatus` by the
 /// caller.
 ///
-/// Health results arrive as TASK_RUNNING with `healthy` set and reason
-/// REASON_TASK_HEALTH_CHECK_STATUS_UPDATED, check results as TASK_RUNNING
-/// with `check_status` set and reason REASON_TASK_CHECK_STATUS_UPDATED; each
+/// Health results arrive as `TASK_RUNNING` with `healthy` set and reason
+/// `REASON_TASK_HEALTH_CHECK_STATUS_UPDATED`, check results as `TASK_RUNNING`
+/// with `check_status` set and reason `REASON_TASK_CHECK_STATUS_UPDATED`; each
 /// is sent only when the result changes. A task with a COMMAND check has an
-/// empty `check_status{type: COMMAND, command: {}}` on its TASK_RUNNING, as in
+/// empty `check_status{type: COMMAND, command: {}}` on its `TASK_RUNNING`, as in
 /// Mesos.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProcessUpdate {
@@ -253,13 +253,15 @@ pub enum ProcessError {
 
 impl ProcessError {
     /// The status a Mesos agent would report for a task whose launch failed
-    /// this way: TASK_KILLED with REASON_TASK_KILLED_DURING_LAUNCH for a kill
-    /// during launch, else TASK_FAILED with REASON_CONTAINER_LAUNCH_FAILED.
+    /// this way: `TASK_KILLED` with `REASON_TASK_KILLED_DURING_LAUNCH` for a kill
+    /// during launch, else `TASK_FAILED` with `REASON_CONTAINER_LAUNCH_FAILED`.
     /// The message is the whole error chain, so it names the URI, path or
     /// variable at fault and why.
     pub fn to_update(&self, task_id: &str) -> ProcessUpdate {
         let (state, reason) = match self {
-            Self::KilledDuringLaunch { .. } => (TaskState::TaskKilled, Reason::TaskKilledDuringLaunch),
+            Self::KilledDuringLaunch { .. } => {
+                (TaskState::TaskKilled, Reason::TaskKilledDuringLaunch)
+            }
             _ => (TaskState::TaskFailed, Reason::ContainerLaunchFailed),
         };
         ProcessUpdate {

@@ -79,6 +79,7 @@ impl ProcessRuntime {
     /// A runtime keeping sandboxes and volumes under `work_dir` (made
     /// absolute, so volume symlinks resolve from any sandbox) and reporting
     /// task status changes on `updates`.
+    #[must_use]
     pub fn new(work_dir: PathBuf, updates: mpsc::Sender<ProcessUpdate>) -> Self {
         let work_dir = std::path::absolute(&work_dir).unwrap_or(work_dir);
         let inner = Inner {
@@ -87,12 +88,14 @@ impl ProcessRuntime {
             shutdown: watch::Sender::new(false),
             registry: Mutex::new(Registry::default()),
         };
-        Self { inner: Arc::new(inner) }
+        Self {
+            inner: Arc::new(inner),
+        }
     }
 
     /// Starts the task's command (`task.command`; for a task of a task group
     /// with the DEFAULT executor, also the task's own command) in a fresh
-    /// sandbox, then reports TASK_STARTING, TASK_RUNNING and eventually the
+    /// sandbox, then reports `TASK_STARTING`, `TASK_RUNNING` and eventually the
     /// terminal state on the updates channel.
     ///
     /// The task is registered when this is *called*, so the returned future
@@ -110,6 +113,9 @@ impl ProcessRuntime {
     ) -> impl Future<Output = Result<(), ProcessError>> + Send + 'static {
         let registered = self.register(&launch.task.task_id.value);
         let inner = Arc::clone(&self.inner);
+        // Boxed: prost messages are large (a TaskInfo is kilobytes) and
+        // launch futures are often awaited inline.
+        let launch = Box::new(launch);
         async move {
             let (registration, control) = registered?;
             start(inner, launch, registration, control).await
@@ -118,21 +124,30 @@ impl ProcessRuntime {
 
     /// Kills the task: SIGTERM to its process group, SIGKILL after `grace`
     /// (default: the task's `kill_policy.grace_period`, else 3 s); the task
-    /// then ends as TASK_KILLED. A second kill may shorten the grace. Returns
+    /// then ends as `TASK_KILLED`. A second kill may shorten the grace. Returns
     /// once the request is queued, without waiting for the task to end.
     /// Unknown or finished tasks are ignored.
     pub async fn kill(&self, task_id: &str, grace: Option<Duration>) {
-        let control = self.inner.lock().tasks.get(task_id).map(|entry| entry.control.clone());
+        let control = self
+            .inner
+            .lock()
+            .tasks
+            .get(task_id)
+            .map(|entry| entry.control.clone());
         let Some(control) = control else {
             tracing::debug!(task_id, "kill of a task that is not running here");
             return;
         };
         // Full means kills are already queued; this one adds nothing.
-        let _ = control.try_send(Kill { cause: KillCause::Requested, grace });
+        let _ = control.try_send(Kill {
+            cause: KillCause::Requested,
+            grace,
+        });
     }
 
     /// Where persistent volume `persistence_id` of agent `agent_id` lives: a
     /// directory under the work dir that survives task relaunches.
+    #[must_use]
     pub fn volume_dir(&self, agent_id: &str, persistence_id: &str) -> PathBuf {
         sandbox::volume_dir(&self.inner.work_dir, agent_id, persistence_id)
     }
@@ -144,7 +159,11 @@ impl ProcessRuntime {
     /// # Errors
     ///
     /// The I/O error from removing the directory.
-    pub async fn destroy_volume(&self, agent_id: &str, persistence_id: &str) -> std::io::Result<()> {
+    pub async fn destroy_volume(
+        &self,
+        agent_id: &str,
+        persistence_id: &str,
+    ) -> std::io::Result<()> {
         match tokio::fs::remove_dir_all(self.volume_dir(agent_id, persistence_id)).await {
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
             result => result,
@@ -160,11 +179,18 @@ impl ProcessRuntime {
         let supervisors: Vec<JoinHandle<()>> = {
             let mut registry = self.inner.lock();
             registry.shutting_down = true;
-            registry.tasks.drain().filter_map(|(_, entry)| entry.supervisor).collect()
+            registry
+                .tasks
+                .drain()
+                .filter_map(|(_, entry)| entry.supervisor)
+                .collect()
         };
         let deadline = Instant::now() + supervisor::SHUTDOWN_GRACE + SHUTDOWN_SLACK;
         for mut handle in supervisors {
-            if tokio::time::timeout_at(deadline, &mut handle).await.is_err() {
+            if tokio::time::timeout_at(deadline, &mut handle)
+                .await
+                .is_err()
+            {
                 tracing::warn!("a task supervisor did not stop in time; aborting it");
                 // Dropping the supervisor SIGKILLs its process group.
                 handle.abort();
@@ -175,18 +201,30 @@ impl ProcessRuntime {
 
     /// Registers a launch of `task_id`, refusing duplicates and launches
     /// after shutdown.
-    fn register(&self, task_id: &str) -> Result<(Registration, mpsc::Receiver<Kill>), ProcessError> {
+    fn register(
+        &self,
+        task_id: &str,
+    ) -> Result<(Registration, mpsc::Receiver<Kill>), ProcessError> {
         let mut registry = self.inner.lock();
         if registry.shutting_down {
             return Err(ProcessError::ShutDown);
         }
         if registry.tasks.contains_key(task_id) {
-            return Err(ProcessError::AlreadyRunning { task_id: task_id.to_owned() });
+            return Err(ProcessError::AlreadyRunning {
+                task_id: task_id.to_owned(),
+            });
         }
         let generation = registry.next_generation;
         registry.next_generation += 1;
         let (control, receiver) = mpsc::channel(CONTROL_CAPACITY);
-        registry.tasks.insert(task_id.to_owned(), Entry { generation, control, supervisor: None });
+        registry.tasks.insert(
+            task_id.to_owned(),
+            Entry {
+                generation,
+                control,
+                supervisor: None,
+            },
+        );
         let registration = Registration {
             inner: Arc::clone(&self.inner),
             task_id: task_id.to_owned(),
@@ -209,7 +247,11 @@ impl Inner {
     /// Forgets launch `generation` of `task_id` (not a newer one).
     pub(crate) fn forget(&self, task_id: &str, generation: u64) {
         let mut registry = self.lock();
-        if registry.tasks.get(task_id).is_some_and(|entry| entry.generation == generation) {
+        if registry
+            .tasks
+            .get(task_id)
+            .is_some_and(|entry| entry.generation == generation)
+        {
             registry.tasks.remove(task_id);
         }
     }
@@ -248,7 +290,7 @@ struct Prepared {
 /// and hands it to a supervisor.
 async fn start(
     inner: Arc<Inner>,
-    spec: LaunchSpec,
+    spec: Box<LaunchSpec>,
     mut registration: Registration,
     mut control: mpsc::Receiver<Kill>,
 ) -> Result<(), ProcessError> {
@@ -261,16 +303,26 @@ async fn start(
             Some(_) => ProcessError::KilledDuringLaunch { task_id },
             None => ProcessError::ShutDown,
         }),
-        prepared = prepare(&inner.work_dir, &spec) => prepared?,
+        // Boxed: preparing (fetches above all) is a large future, and launch
+        // futures are often awaited inline.
+        prepared = Box::pin(prepare(&inner.work_dir, &spec)) => prepared?,
     };
 
     let mut registry = inner.lock();
-    let Registry { shutting_down, tasks, .. } = &mut *registry;
-    let entry = tasks.get_mut(&task_id).filter(|entry| entry.generation == registration.generation);
+    let Registry {
+        shutting_down,
+        tasks,
+        ..
+    } = &mut *registry;
+    let entry = tasks
+        .get_mut(&task_id)
+        .filter(|entry| entry.generation == registration.generation);
     let Some(entry) = entry.filter(|_| !*shutting_down) else {
         return Err(ProcessError::ShutDown);
     };
-    let mut command = prepared.invocation.command(&prepared.sandbox, &prepared.env);
+    let mut command = prepared
+        .invocation
+        .command(&prepared.sandbox, &prepared.env);
     command.stdout(prepared.stdout).stderr(prepared.stderr);
     let child = command.spawn().map_err(|source| ProcessError::Spawn {
         command: prepared.invocation.display(),
@@ -305,9 +357,21 @@ async fn prepare(work_dir: &Path, spec: &LaunchSpec) -> Result<Prepared, Process
         .command
         .as_ref()
         .and_then(Invocation::of)
-        .ok_or_else(|| ProcessError::NoCommand { task_id: task_id.clone() })?;
-    let health = spec.task.health_check.as_ref().map(checks::health_plan).transpose()?;
-    let check = spec.task.check.as_ref().map(checks::check_plan).transpose()?;
+        .ok_or_else(|| ProcessError::NoCommand {
+            task_id: task_id.clone(),
+        })?;
+    let health = spec
+        .task
+        .health_check
+        .as_ref()
+        .map(checks::health_plan)
+        .transpose()?;
+    let check = spec
+        .task
+        .check
+        .as_ref()
+        .map(checks::check_plan)
+        .transpose()?;
 
     let sandbox = sandbox::create(work_dir, &spec.agent_id, &spec.framework_id, task_id).await?;
     let env = command::task_env(spec, &sandbox)?;
@@ -318,16 +382,29 @@ async fn prepare(work_dir: &Path, spec: &LaunchSpec) -> Result<Prepared, Process
     // The executor's URIs too: for the DEFAULT executor there are none, and
     // fetching them into the same sandbox is what a command task would see.
     let executor_uris = spec.executor.iter().filter_map(|e| e.command.as_ref());
-    let uris = executor_uris.chain(spec.task.command.as_ref()).flat_map(|c| c.uris.iter());
+    let uris = executor_uris
+        .chain(spec.task.command.as_ref())
+        .flat_map(|c| c.uris.iter());
     for uri in uris {
         fetch::fetch(uri, &sandbox)
             .await
-            .map_err(|source| ProcessError::Fetch { uri: uri.value.clone(), source })?;
+            .map_err(|source| ProcessError::Fetch {
+                uri: uri.value.clone(),
+                source,
+            })?;
     }
     let log = |name: &str| {
         let path = sandbox.join(name);
         File::create(&path).map_err(|source| ProcessError::CreateSandbox { path, source })
     };
     let (stdout, stderr) = (log("stdout")?, log("stderr")?);
-    Ok(Prepared { invocation, env, sandbox, stdout, stderr, health, check })
+    Ok(Prepared {
+        invocation,
+        env,
+        sandbox,
+        stdout,
+        stderr,
+        health,
+        check,
+    })
 }

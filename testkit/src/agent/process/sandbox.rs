@@ -74,7 +74,9 @@ pub(crate) async fn create(
         let path = path.to_owned();
         move |source| ProcessError::CreateSandbox { path, source }
     };
-    tokio::fs::create_dir_all(&runs).await.map_err(failed(&runs))?;
+    tokio::fs::create_dir_all(&runs)
+        .await
+        .map_err(failed(&runs))?;
     let mut run = next_run(&runs).await.map_err(failed(&runs))?;
     // create_dir (not _all) fails if the run exists, so two launches can
     // never share a sandbox even if they race on the number.
@@ -82,7 +84,9 @@ pub(crate) async fn create(
         let candidate = runs.join(run.to_string());
         match tokio::fs::create_dir(&candidate).await {
             Ok(()) => break candidate,
-            Err(error) if error.kind() == io::ErrorKind::AlreadyExists && run < MAX_RUNS => run += 1,
+            Err(error) if error.kind() == io::ErrorKind::AlreadyExists && run < MAX_RUNS => {
+                run += 1
+            }
             Err(error) => return Err(failed(&candidate)(error)),
         }
     };
@@ -95,7 +99,11 @@ async fn next_run(runs: &Path) -> io::Result<u64> {
     let mut entries = tokio::fs::read_dir(runs).await?;
     let mut next = 0;
     while let Some(entry) = entries.next_entry().await? {
-        if let Some(n) = entry.file_name().to_str().and_then(|name| name.parse::<u64>().ok()) {
+        if let Some(n) = entry
+            .file_name()
+            .to_str()
+            .and_then(|name| name.parse::<u64>().ok())
+        {
             next = next.max(n.saturating_add(1));
         }
     }
@@ -116,7 +124,9 @@ async fn point_latest_at(runs: &Path, run: u64) {
 /// only normal components (no `..`, no root).
 fn container_path(volume: &VolumeMount) -> Result<PathBuf, ProcessError> {
     let path = Path::new(&volume.container_path);
-    let normal = path.components().all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+    let normal = path
+        .components()
+        .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
     if volume.container_path.is_empty() || !normal || path.file_name().is_none() {
         return Err(ProcessError::InvalidContainerPath {
             persistence_id: volume.persistence_id.clone(),
@@ -137,13 +147,23 @@ pub(crate) async fn mount(
     let failed = |path: &Path| {
         let path = path.to_owned();
         let persistence_id = volume.persistence_id.clone();
-        move |source| ProcessError::MountVolume { persistence_id, path, source }
+        move |source| ProcessError::MountVolume {
+            persistence_id,
+            path,
+            source,
+        }
     };
-    tokio::fs::create_dir_all(volume_dir).await.map_err(failed(volume_dir))?;
+    tokio::fs::create_dir_all(volume_dir)
+        .await
+        .map_err(failed(volume_dir))?;
     if let Some(parent) = target.parent() {
-        tokio::fs::create_dir_all(parent).await.map_err(failed(parent))?;
+        tokio::fs::create_dir_all(parent)
+            .await
+            .map_err(failed(parent))?;
     }
-    tokio::fs::symlink(volume_dir, &target).await.map_err(failed(&target))
+    tokio::fs::symlink(volume_dir, &target)
+        .await
+        .map_err(failed(&target))
 }
 
 #[cfg(test)]
@@ -174,10 +194,19 @@ mod tests {
             persistence_id: "p".into(),
             container_path: path.into(),
         };
-        assert_eq!(container_path(&volume("data")).ok(), Some(PathBuf::from("data")));
-        assert_eq!(container_path(&volume("a/b")).ok(), Some(PathBuf::from("a/b")));
+        assert_eq!(
+            container_path(&volume("data")).ok(),
+            Some(PathBuf::from("data"))
+        );
+        assert_eq!(
+            container_path(&volume("a/b")).ok(),
+            Some(PathBuf::from("a/b"))
+        );
         for bad in ["", "/data", "../data", "a/../../b", ".", "a/.."] {
-            assert!(container_path(&volume(bad)).is_err(), "{bad:?} was accepted");
+            assert!(
+                container_path(&volume(bad)).is_err(),
+                "{bad:?} was accepted"
+            );
         }
     }
 }

@@ -1,0 +1,247 @@
+//! The evaluator: requirements × offers → recommendations and outcomes.
+
+use std::collections::BTreeSet;
+
+use plinth_proto::v1::offer::Operation;
+use plinth_proto::v1::{AgentId, ExecutorInfo, Offer, OfferId, TaskInfo};
+
+use super::attempt::Attempt;
+use super::build;
+use super::context::ServiceContext;
+use super::error::OfferError;
+use super::ids::IdGenerator;
+use super::labels;
+use super::outcome::{OfferOutcome, Stage, StageOutcome};
+use super::pool::{AgentPool, agent_pools};
+use super::prepare::{PlacementCache, Prepared, prepare};
+use super::requirement::{LaunchKind, PodInstanceRequirement};
+use super::stages::{self, PlacedIndex};
+
+/// What to do with one agent's offers for one pod instance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recommendation {
+    /// `<pod>-<index>`.
+    pub pod_instance: String,
+    /// How the pod instance was (re)launched.
+    pub kind: LaunchKind,
+    /// The agent.
+    pub agent_id: AgentId,
+    /// Its hostname.
+    pub hostname: String,
+    /// Every offer of that agent in this cycle: accept them together.
+    pub offer_ids: Vec<OfferId>,
+    /// UNRESERVE, RESERVE, CREATE, LAUNCH_GROUP, in the order to send them.
+    pub operations: Vec<Operation>,
+    /// TaskInfos to persist *before* the ACCEPT goes out (with `executor`
+    /// set). Tasks that are only reserved for have an empty task id.
+    pub task_infos: Vec<TaskInfo>,
+    /// Full names of the tasks launched.
+    pub launched: Vec<String>,
+    /// The pod instance's executor.
+    pub executor: ExecutorInfo,
+}
+
+impl Recommendation {
+    /// Every `resource_id` the pod instance holds after this recommendation.
+    pub fn resource_ids(&self) -> BTreeSet<String> {
+        self.task_infos.iter().flat_map(labels::resource_ids).collect()
+    }
+}
+
+/// The result of evaluating one requirement.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    /// The winning agent's recommendation, if any agent fits.
+    pub recommendation: Option<Recommendation>,
+    /// One outcome per agent looked at.
+    pub outcomes: Vec<OfferOutcome>,
+}
+
+/// Evaluates requirements against the offers of one cycle.
+///
+/// Holds the placement view (stored tasks plus the pods recommended so far
+/// in this cycle) and the id generator. Make one per offer cycle.
+#[derive(Debug)]
+pub struct OfferEvaluator<'c, G: IdGenerator> {
+    ctx: &'c ServiceContext,
+    ids: G,
+    placed: PlacedIndex,
+    placements: PlacementCache,
+}
+
+impl<'c, G: IdGenerator> OfferEvaluator<'c, G> {
+    /// An evaluator for `ctx`; `all_tasks` are the stored TaskInfos of every
+    /// pod (for placement counting).
+    pub fn new(ctx: &'c ServiceContext, all_tasks: &[TaskInfo], ids: G) -> Self {
+        let mut placed = PlacedIndex::default();
+        for t in all_tasks {
+            if let Some(p) = labels::placed_task(t) {
+                placed.add(t.name.clone(), p);
+            }
+        }
+        Self {
+            ctx,
+            ids,
+            placed,
+            placements: PlacementCache::default(),
+        }
+    }
+
+    /// The id generator (to hand it to the next cycle's evaluator).
+    pub fn into_ids(self) -> G {
+        self.ids
+    }
+
+    /// Evaluates one requirement against `offers`. A recommendation counts
+    /// for the placement of later evaluations by this evaluator.
+    pub fn evaluate(&mut self, requirement: &PodInstanceRequirement, offers: &[Offer]) -> Evaluation {
+        let pools = agent_pools(offers, self.ctx);
+        let mut used = vec![false; pools.len()];
+        let mut outcomes = Vec::new();
+        let recommendation = self.evaluate_on(requirement, &pools, &mut used, &mut outcomes);
+        Evaluation {
+            recommendation,
+            outcomes,
+        }
+    }
+
+    /// Evaluates every requirement, in order, against the offers of one
+    /// cycle. Each agent serves at most one pod instance (one ACCEPT per
+    /// agent); pods placed earlier in the cycle count for later placements.
+    pub fn evaluate_all(
+        &mut self,
+        requirements: &[PodInstanceRequirement],
+        offers: &[Offer],
+    ) -> (Vec<Recommendation>, Vec<OfferOutcome>) {
+        let pools = agent_pools(offers, self.ctx);
+        let mut used = vec![false; pools.len()];
+        let mut outcomes = Vec::new();
+        let mut recommendations = Vec::new();
+        for req in requirements {
+            if used.iter().all(|&u| u) {
+                outcomes.push(requirement_failure(
+                    req,
+                    "every offered agent is already used in this cycle".into(),
+                ));
+                continue;
+            }
+            if let Some(rec) = self.evaluate_on(req, &pools, &mut used, &mut outcomes) {
+                recommendations.push(rec);
+            }
+        }
+        (recommendations, outcomes)
+    }
+
+    fn evaluate_on(
+        &mut self,
+        req: &PodInstanceRequirement,
+        pools: &[AgentPool],
+        used: &mut [bool],
+        outcomes: &mut Vec<OfferOutcome>,
+    ) -> Option<Recommendation> {
+        let ctx = self.ctx;
+        let prep = match prepare(ctx, req, &mut self.placements) {
+            Ok(p) => p,
+            Err(e) => {
+                outcomes.push(requirement_failure(req, e.to_string()));
+                return None;
+            }
+        };
+        for (i, pool) in pools.iter().enumerate() {
+            if used[i] {
+                continue;
+            }
+            let mut attempt = stages::run(ctx, &prep, pool, &self.placed);
+            if !attempt.passed() {
+                outcomes.push(outcome(&prep, &attempt));
+                continue;
+            }
+            return match build::build(ctx, &prep, &attempt, &mut self.ids) {
+                Ok(rec) => {
+                    attempt.record(Stage::Launch, Ok(launch_message(&rec)));
+                    outcomes.push(outcome(&prep, &attempt));
+                    used[i] = true;
+                    if prep.existing.is_none() {
+                        self.note_placed(&rec);
+                    }
+                    Some(rec)
+                }
+                Err(e) => {
+                    attempt.record(Stage::Launch, Err(e.to_string()));
+                    outcomes.push(outcome(&prep, &attempt));
+                    None
+                }
+            };
+        }
+        None
+    }
+
+    fn note_placed(&mut self, rec: &Recommendation) {
+        for t in &rec.task_infos {
+            if let Some(p) = labels::placed_task(t) {
+                self.placed.add(t.name.clone(), p);
+            }
+        }
+    }
+}
+
+/// One-shot [`OfferEvaluator::evaluate_all`].
+pub fn evaluate_all<G: IdGenerator>(
+    ctx: &ServiceContext,
+    all_tasks: &[TaskInfo],
+    requirements: &[PodInstanceRequirement],
+    offers: &[Offer],
+    ids: G,
+) -> (Vec<Recommendation>, Vec<OfferOutcome>) {
+    OfferEvaluator::new(ctx, all_tasks, ids).evaluate_all(requirements, offers)
+}
+
+fn launch_message(rec: &Recommendation) -> String {
+    let count = |t: i32| rec.operations.iter().filter(|o| o.r#type == Some(t)).count();
+    use plinth_proto::v1::offer::operation::Type;
+    format!(
+        "launching [{}]; {} task(s) stored; operations: {} reserve, {} create, {} unreserve, {} launch group",
+        rec.launched.join(", "),
+        rec.task_infos.len(),
+        count(Type::Reserve as i32),
+        count(Type::Create as i32),
+        count(Type::Unreserve as i32),
+        count(Type::LaunchGroup as i32),
+    )
+}
+
+fn outcome(prep: &Prepared<'_, '_>, a: &Attempt<'_>) -> OfferOutcome {
+    OfferOutcome {
+        pod_instance: prep.pod_instance.clone(),
+        agent_id: a.pool.agent_id.value.clone(),
+        hostname: a.pool.hostname.clone(),
+        offer_ids: a.pool.offer_id_strings(),
+        passed: a.passed(),
+        stages: a.stages.clone(),
+    }
+}
+
+fn requirement_failure(req: &PodInstanceRequirement, message: String) -> OfferOutcome {
+    OfferOutcome {
+        pod_instance: req.pod_instance_name(),
+        agent_id: String::new(),
+        hostname: String::new(),
+        offer_ids: Vec::new(),
+        passed: false,
+        stages: vec![StageOutcome {
+            stage: Stage::Requirement,
+            passed: false,
+            message,
+        }],
+    }
+}
+
+impl From<OfferError> for StageOutcome {
+    fn from(e: OfferError) -> Self {
+        StageOutcome {
+            stage: Stage::Requirement,
+            passed: false,
+            message: e.to_string(),
+        }
+    }
+}
