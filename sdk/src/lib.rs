@@ -4,7 +4,9 @@
 //! scheduler API.
 
 pub mod mesos;
+pub mod offer;
 pub mod placement;
+pub mod plan;
 pub mod spec;
 pub mod state;
 pub mod template;

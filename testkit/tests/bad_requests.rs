@@ -79,7 +79,7 @@ async fn call_errors_for_a_subscribed_framework() {
     let unknown = format!(r#"{{"type":"UNKNOWN","framework_id":{{"value":"{fid}"}}}}"#);
     check(&raw(addr, "POST", SCHED, &[JSON, ("Mesos-Stream-Id", &stream_id)], unknown.as_bytes()).await, 501, "");
     let update = format!(
-        r#"{{"type":"UPDATE_FRAMEWORK","framework_id":{{"value":"{fid}"}},"update_framework":{{"framework_info":{{"id":{{"value":"{fid}"}},"user":"u","name":"renamed"}}}}}}"#
+        r#"{{"type":"UPDATE_FRAMEWORK","framework_id":{{"value":"{fid}"}},"update_framework":{{"framework_info":{{"id":{{"value":"{fid}"}},"user":"u","name":"renamed","failover_timeout":60}}}}}}"#
     );
     assert_eq!(raw(addr, "POST", SCHED, &[JSON, ("Mesos-Stream-Id", &stream_id)], update.as_bytes()).await.status, 200);
     // The stream breaks: the framework is known but not subscribed.

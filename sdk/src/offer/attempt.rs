@@ -67,7 +67,7 @@ pub(crate) struct SetGrant {
 #[derive(Debug, Clone)]
 pub(crate) enum ExecutorGrant {
     /// Already running on the agent: reuse its ExecutorInfo verbatim.
-    Running(ExecutorInfo),
+    Running(Box<ExecutorInfo>),
     /// A new executor id with these resources (volumes go in
     /// [`Attempt::pod_volumes`]).
     New { resources: Vec<Grant> },

@@ -155,7 +155,7 @@ pub(crate) fn build<G: IdGenerator>(
     };
 
     let executor = match &attempt.executor {
-        Some(ExecutorGrant::Running(info)) => info.clone(),
+        Some(ExecutorGrant::Running(info)) => (**info).clone(),
         Some(ExecutorGrant::New { resources }) => {
             let mut rs: Vec<Resource> = resources.iter().map(|g| m.grant(g)).collect();
             rs.extend(attempt.pod_volumes.iter().map(|v| m.volume(v)));

@@ -8,7 +8,6 @@ use plinth_proto::v1::{AgentId, ExecutorInfo, Offer, OfferId, TaskInfo};
 use super::attempt::Attempt;
 use super::build;
 use super::context::ServiceContext;
-use super::error::OfferError;
 use super::ids::IdGenerator;
 use super::labels;
 use super::outcome::{OfferOutcome, Stage, StageOutcome};
@@ -233,15 +232,5 @@ fn requirement_failure(req: &PodInstanceRequirement, message: String) -> OfferOu
             passed: false,
             message,
         }],
-    }
-}
-
-impl From<OfferError> for StageOutcome {
-    fn from(e: OfferError) -> Self {
-        StageOutcome {
-            stage: Stage::Requirement,
-            passed: false,
-            message: e.to_string(),
-        }
     }
 }

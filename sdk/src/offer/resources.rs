@@ -107,10 +107,6 @@ impl Ranges {
         }
     }
 
-    pub(crate) fn is_empty(&self) -> bool {
-        self.spans.is_empty()
-    }
-
     /// Adds `[b, e]`; ignored when `b > e`.
     pub(crate) fn add(&mut self, b: u64, e: u64) {
         if b > e {
@@ -134,12 +130,14 @@ impl Ranges {
         }
     }
 
+    #[cfg(test)]
     pub(crate) fn contains(&self, v: u64) -> bool {
         let i = self.spans.partition_point(|&(_, end)| end < v);
         self.spans.get(i).is_some_and(|&(b, _)| b <= v)
     }
 
     /// True when every value of `other` is in `self`.
+    #[cfg(test)]
     pub(crate) fn contains_all(&self, other: &Ranges) -> bool {
         other.spans.iter().all(|&(b, e)| {
             let i = self.spans.partition_point(|&(_, end)| end < b);
@@ -184,6 +182,7 @@ impl Ranges {
     }
 
     /// Number of values (saturating).
+    #[cfg(test)]
     pub(crate) fn count(&self) -> u64 {
         self.spans
             .iter()
@@ -263,13 +262,6 @@ pub(crate) fn top_reservation(r: &Resource) -> Option<ReservationInfo> {
         return Some(top.clone());
     }
     reservation_stack(r).pop()
-}
-
-/// The role the resource is reserved for (`*` when unreserved).
-pub(crate) fn reserved_role(r: &Resource) -> String {
-    top_reservation(r)
-        .and_then(|t| t.role)
-        .unwrap_or_else(|| "*".to_string())
 }
 
 /// True for DYNAMIC reservations (refined `type`, or the old `reservation`).

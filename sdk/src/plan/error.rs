@@ -85,6 +85,36 @@ pub enum PlanError {
         /// Task named.
         task: String,
     },
+    /// A custom-steps phase has neither a rule for an instance nor `default`.
+    #[error(
+        "plan '{plan}', phase '{phase}': no step entry for instance {index} of pod '{pod}' and no 'default' entry (add '- {index}: [[...]]' or '- default: [[...]]')"
+    )]
+    MissingStepRule {
+        /// Plan name.
+        plan: String,
+        /// Phase name.
+        phase: String,
+        /// Pod type.
+        pod: String,
+        /// Instance index without a rule.
+        index: u32,
+    },
+    /// Tasks launched together by one step share a resource set or DNS prefix.
+    #[error(
+        "plan '{plan}', phase '{phase}': step {step} launches tasks that share {what} '{shared}' together; run them in separate steps or give them their own"
+    )]
+    SharedByStep {
+        /// Plan name.
+        plan: String,
+        /// Phase name.
+        phase: String,
+        /// Step name.
+        step: String,
+        /// `resource set` or `DNS prefix`.
+        what: &'static str,
+        /// The shared id.
+        shared: String,
+    },
 }
 
 impl PlanError {
@@ -93,10 +123,15 @@ impl PlanError {
     /// generation errors (a spec that should not have passed validation).
     pub fn http_status(&self) -> u16 {
         match self {
-            PlanError::UnknownPlan(_) | PlanError::UnknownPhase { .. } | PlanError::UnknownStep { .. } => 404,
+            PlanError::UnknownPlan(_)
+            | PlanError::UnknownPhase { .. }
+            | PlanError::UnknownStep { .. } => 404,
             PlanError::MissingPhase { .. } | PlanError::InvalidParameter(_) => 400,
             PlanError::UnknownStepRef { .. } | PlanError::InvalidTransition { .. } => 409,
-            PlanError::UnknownPod { .. } | PlanError::UnknownTask { .. } => 500,
+            PlanError::UnknownPod { .. }
+            | PlanError::UnknownTask { .. }
+            | PlanError::MissingStepRule { .. }
+            | PlanError::SharedByStep { .. } => 500,
         }
     }
 }

@@ -6,7 +6,9 @@
 use std::collections::BTreeMap;
 
 use crate::spec::plans::{PlanRole, ResolvedPhase, ResolvedPlan};
-use crate::spec::{PhaseStrategy, PlanStrategy, ServiceSpec, StepGeneration};
+use crate::spec::{
+    PhaseStrategy, PlanStrategy, ServiceSpec, StepGeneration, StepSelector, TaskResources,
+};
 
 use super::error::PlanError;
 use super::model::{Phase, Plan, PodInstance, Strategy};
@@ -63,17 +65,33 @@ impl<'a> PlanInputs<'a> {
 /// * plans other than `deploy` start interrupted (they wait for `plan start`).
 ///
 /// # Errors
-/// [`PlanError::UnknownPod`] or [`PlanError::UnknownTask`] for a YAML plan
-/// naming pods or tasks the spec lacks (spec validation normally rejects them
-/// first).
+/// As dcos-commons refuses to build such plans: [`PlanError::UnknownPod`] or
+/// [`PlanError::UnknownTask`] for a YAML plan naming pods or tasks the spec
+/// lacks; [`PlanError::MissingStepRule`] for custom steps that cover neither an
+/// instance's index nor `default`; [`PlanError::SharedByStep`] for a step
+/// launching tasks that share a resource set or DNS prefix together.
 pub fn generate_plans(spec: &ServiceSpec, inputs: &PlanInputs<'_>) -> Result<Vec<Plan>, PlanError> {
     for plan in &spec.plans {
         for phase in &plan.phases {
-            if spec.pod(&phase.pod).is_none() {
+            let Some(pod) = spec.pod(&phase.pod) else {
                 return Err(PlanError::UnknownPod {
                     plan: plan.name.clone(),
                     phase: phase.name.clone(),
                     pod: phase.pod.clone(),
+                });
+            };
+            if let Some(rules) = &phase.steps
+                && let Some(index) = (0..pod.count).find(|&i| {
+                    !rules.iter().any(|r| {
+                        r.selector == StepSelector::Index(i) || r.selector == StepSelector::Default
+                    })
+                })
+            {
+                return Err(PlanError::MissingStepRule {
+                    plan: plan.name.clone(),
+                    phase: phase.name.clone(),
+                    pod: pod.name.clone(),
+                    index,
                 });
             }
         }
@@ -135,6 +153,8 @@ fn build_phase(
     for resolved in &phase.steps {
         let instance = PodInstance::new(pod.name.clone(), resolved.index);
         let mut goals = Vec::with_capacity(resolved.tasks.len());
+        let mut resource_sets: Vec<&str> = Vec::new();
+        let mut dns_prefixes: Vec<&str> = Vec::new();
         for task_name in &resolved.tasks {
             let Some(task) = pod.task(task_name) else {
                 return Err(PlanError::UnknownTask {
@@ -145,6 +165,25 @@ fn build_phase(
                     task: task_name.clone(),
                 });
             };
+            let shared = |what: &'static str, id: &str| PlanError::SharedByStep {
+                plan: plan.to_string(),
+                phase: phase.name.clone(),
+                step: resolved.name(),
+                what,
+                shared: id.to_string(),
+            };
+            if let TaskResources::Shared(id) = &task.resources {
+                if resource_sets.contains(&id.as_str()) {
+                    return Err(shared("resource set", id));
+                }
+                resource_sets.push(id);
+            }
+            if let Some(prefix) = task.discovery.as_ref().and_then(|d| d.prefix.as_deref()) {
+                if dns_prefixes.contains(&prefix) {
+                    return Err(shared("DNS prefix", prefix));
+                }
+                dns_prefixes.push(prefix);
+            }
             goals.push(TaskGoal {
                 task: task.name.clone(),
                 instance_name: instance.task_name(&task.name),

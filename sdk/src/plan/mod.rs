@@ -61,7 +61,8 @@
 //! pending/starting/started → `IN_PROGRESS`; a pending candidate → `PENDING`;
 //! a waiting child → `WAITING`; a starting candidate → `STARTING`; a started
 //! candidate → `STARTED`; (Plinth) a delayed candidate → `DELAYED`; (Plinth) a
-//! child at work → `IN_PROGRESS`; else `ERROR`.
+//! child at work → `IN_PROGRESS`; (Plinth) a delayed child → `DELAYED`; else
+//! `ERROR` (unreachable without errors).
 //!
 //! # Guarantees
 //! * No panics, no IO, no clocks, no randomness: ids derive from a seed and the

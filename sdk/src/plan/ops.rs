@@ -136,10 +136,11 @@ impl Phase {
 
 impl Plan {
     fn phase_index(&self, phase: &str) -> Result<usize, PlanError> {
-        self.find_phase(phase).ok_or_else(|| PlanError::UnknownPhase {
-            plan: self.name.clone(),
-            phase: phase.to_string(),
-        })
+        self.find_phase(phase)
+            .ok_or_else(|| PlanError::UnknownPhase {
+                plan: self.name.clone(),
+                phase: phase.to_string(),
+            })
     }
 
     fn target(&self, phase: Option<&str>, step: Option<&str>) -> Result<Target, PlanError> {
@@ -271,7 +272,11 @@ impl Plan {
     /// # Errors
     /// [`PlanError::UnknownPhase`], [`PlanError::UnknownStep`],
     /// [`PlanError::MissingPhase`].
-    pub fn restart(&mut self, phase: Option<&str>, step: Option<&str>) -> Result<OpResult, PlanError> {
+    pub fn restart(
+        &mut self,
+        phase: Option<&str>,
+        step: Option<&str>,
+    ) -> Result<OpResult, PlanError> {
         let target = self.target(phase, step)?;
         let message = format!(
             "Received cmd: restart for Plan: {}, Phase: {}, Step: {}",
@@ -323,7 +328,8 @@ impl Plan {
         if self.target_status(target) == Status::Complete {
             return Ok(OpResult::already(message));
         }
-        let ((), changes) = self.tracked(|plan| plan.for_each_target_step(target, |s| s.force_complete()));
+        let ((), changes) =
+            self.tracked(|plan| plan.for_each_target_step(target, |s| s.force_complete()));
         Ok(OpResult::applied(message, changes))
     }
 

@@ -102,12 +102,17 @@ impl fmt::Display for Status {
 /// | 12 | any candidate is `STARTED` | `STARTED` |
 /// | 13 | *(Plinth)* any candidate is `DELAYED` | `DELAYED` |
 /// | 14 | *(Plinth)* any child is `STARTING`, `STARTED` or `IN_PROGRESS` | `IN_PROGRESS` |
-/// | 15 | otherwise | `ERROR` |
+/// | 15 | *(Plinth)* any child is `DELAYED` | `DELAYED` |
+/// | 16 | otherwise | `ERROR` |
 ///
 /// *Candidates* are the children the parent's strategy would hand out now,
-/// ignoring which pods other plans are working on. Rules 13 and 14 are Plinth's:
+/// ignoring which pods other plans are working on. Rules 13 to 15 are Plinth's:
 /// dcos-commons falls through to `ERROR` ("unexpected state") there, e.g. for a
-/// serial phase whose current step is `DELAYED` while later steps are `PENDING`.
+/// serial phase whose current step is `DELAYED` while later steps are `PENDING`,
+/// or a serial plan whose current phase is interrupted while its step is
+/// `DELAYED`. Without errors, rule 16 is unreachable for plans built by this
+/// module (checked by a property test).
+#[allow(clippy::if_same_then_else)] // one branch per rule of the table above, in order
 pub fn aggregate_status(
     children: &[Status],
     candidates: &[Status],
@@ -152,6 +157,8 @@ pub fn aggregate_status(
         .any(|c| matches!(c, Status::Starting | Status::Started | Status::InProgress))
     {
         Status::InProgress
+    } else if any(children, Status::Delayed) {
+        Status::Delayed
     } else {
         Status::Error
     }
@@ -168,7 +175,10 @@ mod tests {
 
     #[test]
     fn serializes_screaming_snake() {
-        assert_eq!(serde_json::to_string(&InProgress).unwrap(), "\"IN_PROGRESS\"");
+        assert_eq!(
+            serde_json::to_string(&InProgress).unwrap(),
+            "\"IN_PROGRESS\""
+        );
         for s in Status::ALL {
             assert_eq!(serde_json::to_string(&s).unwrap(), format!("\"{s}\""));
             let back: Status = serde_json::from_str(&format!("\"{}\"", s.as_str())).unwrap();
@@ -179,7 +189,9 @@ mod tests {
     // The table from dcos-commons' PlanUtilsTest, plus the rows Plinth adds.
     #[test]
     fn aggregation_table() {
-        let rows: &[(&[Status], &[Status], bool, bool, Status)] = &[
+        // (children, candidates, has errors, interrupted, expected)
+        type Row = (&'static [Status], &'static [Status], bool, bool, Status);
+        let rows: &[Row] = &[
             // errors
             (&[], &[], true, false, Error),
             (&[Error], &[], false, false, Error),
@@ -194,7 +206,13 @@ mod tests {
             (&[Complete, Waiting], &[Waiting], false, false, Waiting),
             // in progress
             (&[Prepared, Waiting], &[], false, false, InProgress),
-            (&[Complete, InProgress], &[InProgress], false, false, InProgress),
+            (
+                &[Complete, InProgress],
+                &[InProgress],
+                false,
+                false,
+                InProgress,
+            ),
             (&[Complete, Pending], &[Pending], false, false, InProgress),
             (&[Complete, Starting], &[Starting], false, false, InProgress),
             (&[Complete, Started], &[Started], false, false, InProgress),
@@ -208,8 +226,15 @@ mod tests {
             (&[Delayed], &[Delayed], false, true, Delayed),
             // Plinth's rows where dcos-commons says ERROR
             (&[Delayed, Pending], &[Delayed], false, false, Delayed),
-            (&[Complete, Delayed, Pending], &[Delayed], false, false, Delayed),
+            (
+                &[Complete, Delayed, Pending],
+                &[Delayed],
+                false,
+                false,
+                Delayed,
+            ),
             (&[Starting, Pending], &[], false, false, InProgress),
+            (&[Delayed, Pending], &[], false, false, Delayed),
             (&[Pending], &[], false, false, Error),
         ];
         for (i, (children, candidates, errors, interrupted, want)) in rows.iter().enumerate() {

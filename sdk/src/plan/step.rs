@@ -251,7 +251,10 @@ impl Step {
 
     /// Applies a task status. Returns whether the step tracked that task id.
     pub(super) fn observe(&mut self, obs: &TaskObservation) -> bool {
-        if matches!(self.status, Status::Complete | Status::Delayed | Status::Error) {
+        if matches!(
+            self.status,
+            Status::Complete | Status::Delayed | Status::Error
+        ) {
             return false;
         }
         let Some(goal) = self.goals.iter().find(|g| g.instance_name == obs.task_name) else {

@@ -117,7 +117,8 @@ impl Phase {
             .into_iter()
             .filter_map(|i| children.get(i).copied())
             .collect();
-        let has_errors = !self.errors.is_empty() || self.steps.iter().any(|s| !s.errors().is_empty());
+        let has_errors =
+            !self.errors.is_empty() || self.steps.iter().any(|s| !s.errors().is_empty());
         aggregate_status(&children, &candidates, has_errors, self.is_interrupted())
     }
 }

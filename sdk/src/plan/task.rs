@@ -220,14 +220,18 @@ mod tests {
 
     #[test]
     fn reached_goal_rules() {
-        let running = TaskObservation::new("hello-0-server", "id", TaskState::Running).with_config("c1");
+        let running =
+            TaskObservation::new("hello-0-server", "id", TaskState::Running).with_config("c1");
         assert!(goal(GoalState::Running, false).reached(&running, "c1"));
         assert!(!goal(GoalState::Running, false).reached(&running, "c2"));
         assert!(!goal(GoalState::Running, true).reached(&running, "c1"));
-        assert!(goal(GoalState::Running, true).reached(&running.clone().with_readiness(true), "c1"));
+        assert!(
+            goal(GoalState::Running, true).reached(&running.clone().with_readiness(true), "c1")
+        );
         assert!(!goal(GoalState::Finish, false).reached(&running, "c1"));
 
-        let finished = TaskObservation::new("hello-0-server", "id", TaskState::Finished).with_config("c1");
+        let finished =
+            TaskObservation::new("hello-0-server", "id", TaskState::Finished).with_config("c1");
         assert!(goal(GoalState::Finish, false).reached(&finished, "c1"));
         assert!(!goal(GoalState::Finish, false).reached(&finished, "c2"));
         assert!(goal(GoalState::Once, false).reached(&finished, "c2"));
@@ -245,6 +249,9 @@ mod tests {
         assert!(TaskState::GoneByOperator.is_failure());
         assert!(!TaskState::Finished.is_failure());
         assert!(!TaskState::Unknown.is_failure());
-        assert_eq!(TaskState::GoneByOperator.as_mesos_str(), "TASK_GONE_BY_OPERATOR");
+        assert_eq!(
+            TaskState::GoneByOperator.as_mesos_str(),
+            "TASK_GONE_BY_OPERATOR"
+        );
     }
 }

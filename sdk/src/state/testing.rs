@@ -74,11 +74,12 @@ impl TestZooKeeper {
         )?;
         // The watchdog stops the server when this process exits (or on TERM).
         let script = r#"
-java -cp "/etc/zookeeper/conf:/usr/share/java/*" org.apache.zookeeper.server.quorum.QuorumPeerMain "$1/zoo.cfg" >"$1/log" 2>&1 &
+dir="$1"; parent="$2"
+java -cp "/etc/zookeeper/conf:/usr/share/java/*" org.apache.zookeeper.server.quorum.QuorumPeerMain "$dir/zoo.cfg" >"$dir/log" 2>&1 &
 z=$!
-stop() { kill "$z" 2>/dev/null; wait "$z" 2>/dev/null; rm -rf "$1"; exit 0; }
+stop() { kill "$z" 2>/dev/null; wait "$z" 2>/dev/null; rm -rf "$dir"; exit 0; }
 trap stop TERM INT
-while kill -0 "$2" 2>/dev/null && kill -0 "$z" 2>/dev/null; do sleep 0.5; done
+while kill -0 "$parent" 2>/dev/null && kill -0 "$z" 2>/dev/null; do sleep 0.5; done
 stop
 "#;
         // `setsid`: the watchdog outlives a kill of the test's process group

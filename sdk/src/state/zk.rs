@@ -166,25 +166,43 @@ impl ZkPersister {
     pub async fn expire_session(&self) -> Result<()> {
         let inner = &self.inner;
         let location = inner.config.url();
-        let hijack = zk::Client::connector()
-            .with_session(inner.client.session().clone())
-            .with_session_timeout(inner.config.session_timeout)
-            .connect(&inner.config.connect);
-        match timeout(inner.config.connect_timeout, hijack).await {
-            Err(_) => return Err(Error::Timeout { op: "expire session", path: location, after: inner.config.connect_timeout }),
-            Ok(Err(e)) => return Err(Error::Connect { location, source: BackendError::Zk(e) }),
-            Ok(Ok(other)) => drop(other),
-        }
         let mut watcher = inner.client.state_watcher();
-        let bound = inner.config.session_timeout * 3;
-        let ended = async {
-            while !is_terminal_state(watcher.peek_state()) {
-                watcher.changed().await;
+        let mut last = None;
+        // The original client may win the session back before the hijacker
+        // closes it; try a few times.
+        for _ in 0..3 {
+            if is_terminal_state(watcher.peek_state()) {
+                return Ok(());
             }
-        };
-        timeout(bound, ended)
-            .await
-            .map_err(|_| Error::Timeout { op: "expire session", path: inner.config.url(), after: bound })
+            let hijack = zk::Client::connector()
+                .with_session(inner.client.session().clone())
+                .with_session_timeout(inner.config.session_timeout)
+                .connect(&inner.config.connect);
+            match timeout(inner.config.connect_timeout, hijack).await {
+                Err(_) => {
+                    last = Some(Error::Timeout {
+                        op: "expire session",
+                        path: location.clone(),
+                        after: inner.config.connect_timeout,
+                    })
+                }
+                Ok(Err(e)) => last = Some(Error::Connect { location: location.clone(), source: BackendError::Zk(e) }),
+                Ok(Ok(other)) => drop(other),
+            }
+            let ended = async {
+                while !is_terminal_state(watcher.peek_state()) {
+                    watcher.changed().await;
+                }
+            };
+            if timeout(inner.config.session_timeout * 2, ended).await.is_ok() {
+                return Ok(());
+            }
+        }
+        Err(last.unwrap_or(Error::Timeout {
+            op: "expire session",
+            path: location,
+            after: inner.config.session_timeout * 6,
+        }))
     }
 
     fn fence(&self) -> Option<String> {

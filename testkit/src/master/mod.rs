@@ -8,7 +8,7 @@
 //! model's timers and allocation runs at the deadlines the model asks for.
 //! Time is tokio time, so tests may pause it.
 //!
-//! Endpoints: `POST /api/v1/scheduler` ([`http`]), `GET /version`,
+//! Endpoints: `POST /api/v1/scheduler` (module `http`), `GET /version`,
 //! `GET /master/state` (and `/state`, `/master/state.json`, `/state.json`),
 //! `POST /testkit/faults` (a [`Fault`] as JSON), `GET /testkit/stats`.
 

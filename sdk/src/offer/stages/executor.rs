@@ -15,7 +15,7 @@ pub(super) fn choose(prep: &Prepared<'_, '_>, a: &mut Attempt<'_>) {
         .and_then(|e| e.running_executor(a.pool));
     let message = match running {
         Some(info) => {
-            a.executor = Some(ExecutorGrant::Running(info.clone()));
+            a.executor = Some(ExecutorGrant::Running(Box::new(info.clone())));
             format!("reusing running executor {}", info.executor_id.value)
         }
         None => {
