@@ -3,6 +3,7 @@
 //! One module per concept (see `DESIGN.md`): [`mesos`] speaks the Mesos v1
 //! scheduler API.
 
+pub mod api;
 pub mod mesos;
 pub mod offer;
 pub mod placement;
