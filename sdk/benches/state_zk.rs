@@ -27,19 +27,35 @@ fn task(i: usize) -> TaskInfo {
         role: Some("hello-world-role".into()),
         ..Default::default()
     };
-    let label = |k: &str, v: String| Label { key: k.into(), value: Some(v) };
+    let label = |k: &str, v: String| Label {
+        key: k.into(),
+        value: Some(v),
+    };
     TaskInfo {
         name: format!("pod-{i}-server"),
-        task_id: TaskId { value: format!("pod-{i}-server__{:032x}", i * 7919) },
-        agent_id: AgentId { value: format!("agent-{}-S{}", i % 1000, i % 7) },
-        resources: vec![resource("cpus", 0.5), resource("mem", 512.0), resource("disk", 1024.0)],
+        task_id: TaskId {
+            value: format!("pod-{i}-server__{:032x}", i * 7919),
+        },
+        agent_id: AgentId {
+            value: format!("agent-{}-S{}", i % 1000, i % 7),
+        },
+        resources: vec![
+            resource("cpus", 0.5),
+            resource("mem", 512.0),
+            resource("disk", 1024.0),
+        ],
         command: Some(CommandInfo {
-            value: Some("echo hello >> hello-container-path/output && sleep $SLEEP_DURATION".into()),
+            value: Some(
+                "echo hello >> hello-container-path/output && sleep $SLEEP_DURATION".into(),
+            ),
             ..Default::default()
         }),
         labels: Some(Labels {
             labels: vec![
-                label("target_configuration", "9b3c2a1e-0d2f-4a57-8c57-7a4cb8a6f2d1".into()),
+                label(
+                    "target_configuration",
+                    "9b3c2a1e-0d2f-4a57-8c57-7a4cb8a6f2d1".into(),
+                ),
                 label("task_type", "pod".into()),
                 label("index", i.to_string()),
                 label("offer_hostname", format!("10.0.{}.{}", i / 250, i % 250)),
@@ -67,13 +83,20 @@ fn restart_path(c: &mut Criterion) {
         println!("skipped: no ZooKeeper");
         return;
     };
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
     let config = ZkConfig::new(zk.connect(), TestZooKeeper::unique_root("bench"));
     let persister = rt.block_on(ZkPersister::connect(config)).expect("connect");
-    let store = rt.block_on(StateStore::open(persister.clone())).expect("open");
+    let store = rt
+        .block_on(StateStore::open(persister.clone()))
+        .expect("open");
     let tasks: Vec<TaskInfo> = (0..TASKS).map(task).collect();
     let statuses: Vec<(String, TaskStatus)> = tasks.iter().map(status).collect();
-    let bytes = prost::Message::encoded_len(&tasks[0]) + prost::Message::encoded_len(&statuses[0].1);
+    let bytes =
+        prost::Message::encoded_len(&tasks[0]) + prost::Message::encoded_len(&statuses[0].1);
 
     let start = Instant::now();
     rt.block_on(async {
@@ -90,14 +113,26 @@ fn restart_path(c: &mut Criterion) {
     );
     let start = Instant::now();
     let all = rt.block_on(store.fetch_all_tasks()).expect("read back");
-    println!("state_zk: first read-back of {} tasks: {:.2?}", all.len(), start.elapsed());
+    println!(
+        "state_zk: first read-back of {} tasks: {:.2?}",
+        all.len(),
+        start.elapsed()
+    );
     assert_eq!(all.len(), TASKS);
     assert!(all.values().all(|t| t.info.is_some() && t.status.is_some()));
 
     let mut group = c.benchmark_group("state_zk");
-    group.sample_size(10).measurement_time(Duration::from_secs(10));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(10));
     group.bench_function("fetch_all_tasks_10000", |b| {
-        b.iter(|| black_box(rt.block_on(store.fetch_all_tasks()).expect("read back").len()))
+        b.iter(|| {
+            black_box(
+                rt.block_on(store.fetch_all_tasks())
+                    .expect("read back")
+                    .len(),
+            )
+        })
     });
     group.bench_function("store_tasks_then_statuses_batch_250", |b| {
         let mut next = 0;
@@ -105,8 +140,14 @@ fn restart_path(c: &mut Criterion) {
             let at = (next % (TASKS / BATCH)) * BATCH;
             next += 1;
             rt.block_on(async {
-                store.store_tasks(&tasks[at..at + BATCH]).await.expect("store tasks");
-                store.store_statuses(&statuses[at..at + BATCH]).await.expect("store statuses");
+                store
+                    .store_tasks(&tasks[at..at + BATCH])
+                    .await
+                    .expect("store tasks");
+                store
+                    .store_statuses(&statuses[at..at + BATCH])
+                    .await
+                    .expect("store statuses");
             })
         })
     });

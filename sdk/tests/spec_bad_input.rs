@@ -579,17 +579,14 @@ fn unknown_rlimit() {
 }
 
 #[test]
-fn shm_size_with_shared_ipc() {
-    check(
-        &edit(
-            4,
-            "    count: 1\n    ipc-mode: SHARE_PARENT\n    shm-size: 64",
-        ),
-        &[],
-        6,
-        "pods.hello.shm-size",
-        "'ipc-mode: SHARE_PARENT' and 'shm-size' cannot both be set",
+fn shm_size_with_shared_ipc_is_only_a_warning() {
+    let yaml = edit(
+        4,
+        "    count: 1\n    ipc-mode: SHARE_PARENT\n    shm-size: 64",
     );
+    let l = load_str(&yaml, &BTreeMap::new(), Some("svc.yml")).unwrap();
+    let w = l.warnings[0].to_string();
+    assert!(w.starts_with("svc.yml:6:5: pods.hello.shm-size: 'ipc-mode: SHARE_PARENT' and 'shm-size' cannot both be set"), "{w}");
 }
 
 #[test]

@@ -51,7 +51,7 @@ fn validate_lists_problems_and_exits_1() {
         err.contains("svc.yml:9:12: pods.store.count: expected an integer, found \"two\""),
         "{err}"
     );
-    assert!(err.contains("svc.yml:42:16: pods.web.placement: invalid placement constraint: unsupported operator 'NOPE'"), "{err}");
+    assert!(err.contains("svc.yml:42:5: pods.web.placement: invalid placement constraint: unsupported operator 'NOPE'"), "{err}");
 }
 
 #[test]
@@ -102,4 +102,40 @@ fn bad_arguments_exit_2() {
     let (yml, _) = example();
     let out = plinth(&["spec", "render", &yml, "--env", "NOEQUALS"]);
     assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn config_templates_are_read_next_to_the_spec() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let yml = dir.path().join("svc.yml");
+    std::fs::write(
+        &yml,
+        "name: svc\npods:\n  hello:\n    count: 1\n    tasks:\n      server:\n        goal: RUNNING\n        cmd: x\n        cpus: 1\n        memory: 64\n        configs:\n          conf:\n            template: conf.mustache\n            dest: etc/conf\n",
+    )
+    .expect("write spec");
+    let yml = yml.display().to_string();
+    // Missing template: render still describes the spec, validate refuses it.
+    let out = plinth(&["spec", "render", &yml]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read"));
+    let out = plinth(&["spec", "validate", &yml]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("svc.yml:13:13: pods.hello.tasks.server.configs.conf.template: cannot read"),
+        "{err}"
+    );
+    // A template with a syntax error names the template file and line.
+    std::fs::write(dir.path().join("conf.mustache"), "a\n{{#X}}\n").expect("write template");
+    let out = plinth(&["spec", "validate", &yml]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("conf.mustache:2: pods.hello.tasks.server.configs.conf.template: template syntax: line 2: section 'X' is never closed"), "{err}");
+    std::fs::write(dir.path().join("conf.mustache"), "a={{TASK_NAME}}\n").expect("write template");
+    let out = plinth(&["spec", "validate", &yml]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

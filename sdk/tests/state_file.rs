@@ -11,13 +11,19 @@ use plinth::state::{CrashPoint, Error, FilePersister, Persister, StateStore, Txn
 /// A transaction touching several nodes, replacing the old state.
 fn new_generation() -> Txn {
     let mut txn = Txn::new();
-    txn.delete("Gen").set("Gen/a", "new-a").set("Gen/b/c", "new-c").set("Gen/d", "new-d").set("Marker", "new");
+    txn.delete("Gen")
+        .set("Gen/a", "new-a")
+        .set("Gen/b/c", "new-c")
+        .set("Gen/d", "new-d")
+        .set("Marker", "new");
     txn
 }
 
 async fn write_old_generation(p: &FilePersister) {
     let mut txn = Txn::new();
-    txn.set("Gen/a", "old-a").set("Gen/old", "old").set("Marker", "old");
+    txn.set("Gen/a", "old-a")
+        .set("Gen/old", "old")
+        .set("Marker", "old");
     p.commit(txn).await.unwrap();
 }
 
@@ -55,11 +61,18 @@ async fn crash_at_every_step_leaves_all_or_nothing() {
         write_old_generation(&p).await;
         p.inject_crash(point);
         let err = p.commit(new_generation()).await.unwrap_err();
-        assert!(matches!(err, Error::InjectedCrash { .. }), "{point:?}: {err}");
+        assert!(
+            matches!(err, Error::InjectedCrash { .. }),
+            "{point:?}: {err}"
+        );
         drop(p);
         // The process "restarts" on the same directory.
         let restarted = FilePersister::open(dir.path()).await.unwrap();
-        assert_eq!(generation(&restarted).await, expected, "after a crash at {point:?}");
+        assert_eq!(
+            generation(&restarted).await,
+            expected,
+            "after a crash at {point:?}"
+        );
         assert!(!dir.path().join("journal").exists() && !dir.path().join("journal.tmp").exists());
         // And it keeps working.
         restarted.commit(new_generation()).await.unwrap();
@@ -94,7 +107,10 @@ async fn a_damaged_journal_is_reported_not_dropped() {
     bytes[n / 2] ^= 0x55;
     std::fs::write(&journal, bytes).unwrap();
     let err = FilePersister::open(dir.path()).await.unwrap_err();
-    assert!(matches!(&err, Error::CorruptJournal { path, .. } if path.ends_with("journal")), "{err}");
+    assert!(
+        matches!(&err, Error::CorruptJournal { path, .. } if path.ends_with("journal")),
+        "{err}"
+    );
     assert!(err.to_string().contains("checksum"), "{err}");
 }
 
@@ -102,12 +118,29 @@ async fn a_damaged_journal_is_reported_not_dropped() {
 async fn state_survives_reopen() {
     let dir = tempfile::tempdir().unwrap();
     {
-        let store = StateStore::open(FilePersister::open(dir.path()).await.unwrap()).await.unwrap();
-        store.store_property(".odd name: %é", Bytes::from_static(b"v")).await.unwrap();
+        let store = StateStore::open(FilePersister::open(dir.path()).await.unwrap())
+            .await
+            .unwrap();
+        store
+            .store_property(".odd name: %é", Bytes::from_static(b"v"))
+            .await
+            .unwrap();
     }
-    let store = StateStore::open(FilePersister::open(dir.path()).await.unwrap()).await.unwrap();
-    assert_eq!(store.fetch_property_keys().await.unwrap(), [".odd name: %é"]);
-    assert_eq!(store.fetch_property(".odd name: %é").await.unwrap().unwrap(), "v");
+    let store = StateStore::open(FilePersister::open(dir.path()).await.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.fetch_property_keys().await.unwrap(),
+        [".odd name: %é"]
+    );
+    assert_eq!(
+        store
+            .fetch_property(".odd name: %é")
+            .await
+            .unwrap()
+            .unwrap(),
+        "v"
+    );
 }
 
 #[tokio::test]
@@ -121,11 +154,18 @@ async fn leader_lock_excludes_a_second_persister_on_the_same_dir() {
     assert!(!waiting.is_finished(), "two holders of one file lock");
     assert!(!lock_a.is_lost());
     lock_a.release().await.unwrap();
-    let lock_b = tokio::time::timeout(Duration::from_secs(5), waiting).await.unwrap().unwrap().unwrap();
+    let lock_b = tokio::time::timeout(Duration::from_secs(5), waiting)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
     assert!(lock_b.location().ends_with(".lock"));
     // Dropping the holder releases too.
     drop(lock_b);
-    tokio::time::timeout(Duration::from_secs(5), a.leader_lock()).await.unwrap().unwrap();
+    tokio::time::timeout(Duration::from_secs(5), a.leader_lock())
+        .await
+        .unwrap()
+        .unwrap();
 }
 
 #[tokio::test]
@@ -136,8 +176,10 @@ async fn delete_root_keeps_only_the_lock_files() {
     write_old_generation(&p).await;
     p.delete_root().await.unwrap();
     p.delete_root().await.unwrap();
-    let mut left: Vec<String> =
-        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    let mut left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
     left.sort();
     assert_eq!(left, [".lock", ".write-lock"]);
     assert_eq!(p.get_children("").await.unwrap(), Vec::<String>::new());

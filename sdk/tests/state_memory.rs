@@ -18,8 +18,17 @@ async fn session_expiry_ends_leadership_and_hands_over() {
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert!(!waiting.is_finished());
     a.expire_session();
-    assert_eq!(tokio::time::timeout(Duration::from_secs(1), lock_a.lost()).await.unwrap(), LeadershipLost::SessionExpired);
-    let lock_b = tokio::time::timeout(Duration::from_secs(1), waiting).await.unwrap().unwrap().unwrap();
+    assert_eq!(
+        tokio::time::timeout(Duration::from_secs(1), lock_a.lost())
+            .await
+            .unwrap(),
+        LeadershipLost::SessionExpired
+    );
+    let lock_b = tokio::time::timeout(Duration::from_secs(1), waiting)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
     assert!(!lock_b.is_lost());
     assert!(a.get("x").await.unwrap_err().is_session_expired());
     b.set("x", Bytes::new()).await.unwrap();
@@ -41,7 +50,10 @@ async fn faults_fail_without_writing_or_write_without_acking() {
     assert_eq!(store.fetch_property("k").await.unwrap().unwrap(), "v");
 
     p.faults().fail_next_reads(1);
-    assert!(matches!(store.fetch_property("k").await, Err(Error::Get { .. })));
+    assert!(matches!(
+        store.fetch_property("k").await,
+        Err(Error::Get { .. })
+    ));
     assert!(store.fetch_property("k").await.is_ok());
     assert!(p.snapshot().contains_key("Properties/k"));
 }

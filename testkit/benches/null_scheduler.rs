@@ -31,7 +31,10 @@ fn scalar(name: &str, v: f64) -> Resource {
 }
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 async fn run() -> anyhow::Result<()> {
@@ -63,12 +66,13 @@ async fn run() -> anyhow::Result<()> {
     let mut start: Option<(Instant, plinth_testkit::cluster::Stats)> = None;
     let deadline = Duration::from_secs_f64(secs);
     loop {
-        if let Some((t0, _)) = start {
-            if t0.elapsed() >= deadline {
-                break;
-            }
+        if let Some((t0, _)) = start
+            && t0.elapsed() >= deadline
+        {
+            break;
         }
-        let Some(event) = tokio::time::timeout(Duration::from_secs(10), events.next()).await? else {
+        let Some(event) = tokio::time::timeout(Duration::from_secs(10), events.next()).await?
+        else {
             anyhow::bail!("subscription ended");
         };
         let event = match event? {
@@ -86,22 +90,33 @@ async fn run() -> anyhow::Result<()> {
                 next_task += 1;
                 let task = TaskInfo {
                     name: "null".into(),
-                    task_id: TaskId { value: format!("t{next_task}") },
+                    task_id: TaskId {
+                        value: format!("t{next_task}"),
+                    },
                     agent_id: offer.agent_id.clone(),
                     resources: vec![scalar("cpus", 0.01), scalar("mem", 1.0)],
-                    command: Some(CommandInfo { value: Some("true".into()), ..Default::default() }),
+                    command: Some(CommandInfo {
+                        value: Some("true".into()),
+                        ..Default::default()
+                    }),
                     ..Default::default()
                 };
                 let op = Operation {
                     r#type: Some(operation::Type::Launch as i32),
-                    launch: Some(operation::Launch { task_infos: vec![task] }),
+                    launch: Some(operation::Launch {
+                        task_infos: vec![task],
+                    }),
                     ..Default::default()
                 };
                 let permit = Arc::clone(&in_flight).acquire_owned().await?;
                 let caller = caller.clone();
                 let accepted = Arc::clone(&accepted);
                 tokio::spawn(async move {
-                    if caller.call(calls::accept(vec![offer.id], vec![op], Some(0.0))).await.is_ok() {
+                    if caller
+                        .call(calls::accept(vec![offer.id], vec![op], Some(0.0)))
+                        .await
+                        .is_ok()
+                    {
                         accepted.fetch_add(1, Ordering::Relaxed);
                     }
                     drop(permit);
@@ -113,25 +128,47 @@ async fn run() -> anyhow::Result<()> {
                 let permit = Arc::clone(&in_flight).acquire_owned().await?;
                 let caller = caller.clone();
                 tokio::spawn(async move {
-                    let _ = caller.call(calls::acknowledge(agent, status.task_id, uuid)).await;
+                    let _ = caller
+                        .call(calls::acknowledge(agent, status.task_id, uuid))
+                        .await;
                     drop(permit);
                 });
             }
         }
     }
-    let Some((t0, before)) = start else { anyhow::bail!("no offers arrived") };
+    let Some((t0, before)) = start else {
+        anyhow::bail!("no offers arrived")
+    };
     let elapsed = t0.elapsed().as_secs_f64();
     let after = master.stats();
     let offers_made = after.offers_sent - before.offers_sent;
     let launched = after.tasks_launched - before.tasks_launched;
     let updates = after.updates_sent - before.updates_sent;
     let acks = after.acks - before.acks;
-    println!("null scheduler, {agents} simulated agents, {elapsed:.1} s (protobuf, 32 calls in flight):");
-    println!("  offers made:      {offers_made:>8}  ({:.0} offers/s)", offers_made as f64 / elapsed);
-    println!("  tasks launched:   {launched:>8}  ({:.0} launches/s)", launched as f64 / elapsed);
-    println!("  updates sent:     {updates:>8}  ({:.0} updates/s)", updates as f64 / elapsed);
-    println!("  acks processed:   {acks:>8}  ({:.0} acks/s)", acks as f64 / elapsed);
-    println!("  (scheduler side: {} offers received, {} ACCEPTs answered 202)", offers.load(Ordering::Relaxed), accepted.load(Ordering::Relaxed));
+    println!(
+        "null scheduler, {agents} simulated agents, {elapsed:.1} s (protobuf, 32 calls in flight):"
+    );
+    println!(
+        "  offers made:      {offers_made:>8}  ({:.0} offers/s)",
+        offers_made as f64 / elapsed
+    );
+    println!(
+        "  tasks launched:   {launched:>8}  ({:.0} launches/s)",
+        launched as f64 / elapsed
+    );
+    println!(
+        "  updates sent:     {updates:>8}  ({:.0} updates/s)",
+        updates as f64 / elapsed
+    );
+    println!(
+        "  acks processed:   {acks:>8}  ({:.0} acks/s)",
+        acks as f64 / elapsed
+    );
+    println!(
+        "  (scheduler side: {} offers received, {} ACCEPTs answered 202)",
+        offers.load(Ordering::Relaxed),
+        accepted.load(Ordering::Relaxed)
+    );
     master.shutdown().await;
     Ok(())
 }
@@ -141,5 +178,8 @@ fn main() -> anyhow::Result<()> {
     if std::env::args().any(|a| a == "--list") {
         return Ok(());
     }
-    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(run())
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(run())
 }

@@ -161,11 +161,16 @@ mod tests {
     fn json_forms_parse() {
         let f: Fault = serde_json::from_str(r#"{"fault":"fail_task","task_id":"t1"}"#).unwrap();
         assert!(matches!(f, Fault::FailTask { ref task_id, .. } if task_id == "t1"));
-        let f: Fault = serde_json::from_str(r#"{"fault":"leader","leader":{"mode":"redirect","url":"http://x:1"}}"#).unwrap();
+        let f: Fault = serde_json::from_str(
+            r#"{"fault":"leader","leader":{"mode":"redirect","url":"http://x:1"}}"#,
+        )
+        .unwrap();
         assert_eq!(
             f,
             Fault::Leader {
-                leader: Leader::Redirect { url: "http://x:1".into() }
+                leader: Leader::Redirect {
+                    url: "http://x:1".into()
+                }
             }
         );
         let f: Fault = serde_json::from_str(r#"{"fault":"master_failover"}"#).unwrap();

@@ -15,8 +15,8 @@ use plinth_proto::v1::offer::{Operation, operation};
 use plinth_proto::v1::resource::{DiskInfo, ReservationInfo, disk_info};
 use plinth_proto::v1::scheduler::{Event, event};
 use plinth_proto::v1::{
-    CommandInfo, ExecutorId, ExecutorInfo, FrameworkId, Offer, Resource, TaskGroupInfo, TaskId, TaskInfo, TaskState,
-    TaskStatus, Volume, executor_info, task_status, value, volume,
+    CommandInfo, ExecutorId, ExecutorInfo, FrameworkId, Offer, Resource, TaskGroupInfo, TaskId,
+    TaskInfo, TaskState, TaskStatus, Volume, executor_info, task_status, value, volume,
 };
 
 fn scalar(name: &str, v: f64) -> Resource {
@@ -55,11 +55,20 @@ fn persistent(mut r: Resource, id: &str) -> Resource {
 }
 
 async fn offers(events: &mut Subscription) -> Vec<Offer> {
-    next_event(events, |e| e.offers.is_some()).await.offers.map(|o| o.offers).unwrap_or_default()
+    next_event(events, |e| e.offers.is_some())
+        .await
+        .offers
+        .map(|o| o.offers)
+        .unwrap_or_default()
 }
 
 async fn update(events: &mut Subscription, task: &str) -> TaskStatus {
-    let e = next_event(events, |e| e.update.as_ref().is_some_and(|u| u.status.task_id.value == task)).await;
+    let e = next_event(events, |e| {
+        e.update
+            .as_ref()
+            .is_some_and(|u| u.status.task_id.value == task)
+    })
+    .await;
     e.update.map(|u| u.status).expect("an update")
 }
 
@@ -67,7 +76,11 @@ async fn ack(caller: &Caller, status: &TaskStatus) {
     let uuid = status.uuid.clone().expect("agent updates carry a uuid");
     assert_eq!(uuid.len(), 16);
     caller
-        .call(calls::acknowledge(status.agent_id.clone().expect("agent id"), status.task_id.clone(), uuid))
+        .call(calls::acknowledge(
+            status.agent_id.clone().expect("agent id"),
+            status.task_id.clone(),
+            uuid,
+        ))
         .await
         .expect("ACKNOWLEDGE accepted");
 }
@@ -95,15 +108,26 @@ async fn reserve_create_launch_group_with_acks_reconcile_and_kill() {
     let volume = persistent(reserved(scalar("disk", 64.0)), "vol-0");
     let task = TaskInfo {
         name: "pod-0-server".into(),
-        task_id: TaskId { value: "pod-0-server".into() },
+        task_id: TaskId {
+            value: "pod-0-server".into(),
+        },
         agent_id: agent.clone(),
-        resources: vec![reserved(scalar("cpus", 0.5)), reserved(scalar("mem", 128.0)), volume.clone()],
-        command: Some(CommandInfo { value: Some("sleep 1000".into()), ..Default::default() }),
+        resources: vec![
+            reserved(scalar("cpus", 0.5)),
+            reserved(scalar("mem", 128.0)),
+            volume.clone(),
+        ],
+        command: Some(CommandInfo {
+            value: Some("sleep 1000".into()),
+            ..Default::default()
+        }),
         ..Default::default()
     };
     let executor = ExecutorInfo {
         r#type: Some(executor_info::Type::Default as i32),
-        executor_id: ExecutorId { value: "pod-0-executor".into() },
+        executor_id: ExecutorId {
+            value: "pod-0-executor".into(),
+        },
         framework_id: Some(FrameworkId { value: fid.clone() }),
         resources: vec![reserved(scalar("cpus", 0.1)), reserved(scalar("mem", 32.0))],
         ..Default::default()
@@ -123,7 +147,9 @@ async fn reserve_create_launch_group_with_acks_reconcile_and_kill() {
         },
         Operation {
             r#type: Some(operation::Type::Create as i32),
-            create: Some(operation::Create { volumes: vec![volume] }),
+            create: Some(operation::Create {
+                volumes: vec![volume],
+            }),
             ..Default::default()
         },
         Operation {
@@ -135,7 +161,10 @@ async fn reserve_create_launch_group_with_acks_reconcile_and_kill() {
             ..Default::default()
         },
     ];
-    caller.call(calls::accept(vec![offer.id.clone()], ops, None)).await.expect("ACCEPT accepted");
+    caller
+        .call(calls::accept(vec![offer.id.clone()], ops, None))
+        .await
+        .expect("ACCEPT accepted");
 
     let starting = update(&mut events, "pod-0-server").await;
     assert_eq!(starting.state, TaskState::TaskStarting as i32);
@@ -145,19 +174,49 @@ async fn reserve_create_launch_group_with_acks_reconcile_and_kill() {
     ack(&caller, &running).await;
 
     let state = master.state();
-    let held = &state["slaves"].as_array().unwrap().iter().find(|s| s["id"] == agent.value).unwrap()["reserved_resources_full"]["test"];
-    assert!(held.as_array().unwrap().iter().any(|r| r["disk"]["persistence"]["id"] == "vol-0"), "{held}");
+    let held = &state["slaves"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == agent.value)
+        .unwrap()["reserved_resources_full"]["test"];
+    assert!(
+        held.as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["disk"]["persistence"]["id"] == "vol-0"),
+        "{held}"
+    );
 
     caller
-        .call(calls::reconcile(vec![(TaskId { value: "pod-0-server".into() }, Some(agent.clone()))]))
+        .call(calls::reconcile(vec![(
+            TaskId {
+                value: "pod-0-server".into(),
+            },
+            Some(agent.clone()),
+        )]))
         .await
         .unwrap();
     let answer = update(&mut events, "pod-0-server").await;
     assert_eq!(answer.state, TaskState::TaskRunning as i32);
-    assert_eq!(answer.reason, Some(task_status::Reason::Reconciliation as i32));
-    assert!(answer.uuid.is_none(), "master-generated updates carry no uuid");
+    assert_eq!(
+        answer.reason,
+        Some(task_status::Reason::Reconciliation as i32)
+    );
+    assert!(
+        answer.uuid.is_none(),
+        "master-generated updates carry no uuid"
+    );
 
-    caller.call(calls::kill(TaskId { value: "pod-0-server".into() }, Some(agent.clone()))).await.unwrap();
+    caller
+        .call(calls::kill(
+            TaskId {
+                value: "pod-0-server".into(),
+            },
+            Some(agent.clone()),
+        ))
+        .await
+        .unwrap();
     let killed = update(&mut events, "pod-0-server").await;
     assert_eq!(killed.state, TaskState::TaskKilled as i32);
     ack(&caller, &killed).await;
@@ -167,20 +226,33 @@ async fn reserve_create_launch_group_with_acks_reconcile_and_kill() {
         loop {
             let batch = offers(&mut events).await;
             let with_volume = batch.iter().find(|o| {
-                o.resources
-                    .iter()
-                    .any(|r| r.disk.as_ref().and_then(|d| d.persistence.as_ref()).is_some_and(|p| p.id == "vol-0"))
+                o.resources.iter().any(|r| {
+                    r.disk
+                        .as_ref()
+                        .and_then(|d| d.persistence.as_ref())
+                        .is_some_and(|p| p.id == "vol-0")
+                })
             });
             if let Some(o) = with_volume {
                 return o.clone();
             }
-            caller.call(calls::decline(batch.iter().map(|o| o.id.clone()).collect(), Some(0.0))).await.unwrap();
+            caller
+                .call(calls::decline(
+                    batch.iter().map(|o| o.id.clone()).collect(),
+                    Some(0.0),
+                ))
+                .await
+                .unwrap();
         }
     })
     .await
     .expect("an offer with the volume");
     let vol = found.resources.iter().find(|r| r.disk.is_some()).unwrap();
-    assert_eq!(vol.role.as_deref(), Some("test"), "pre-refinement format for this framework");
+    assert_eq!(
+        vol.role.as_deref(),
+        Some("test"),
+        "pre-refinement format for this framework"
+    );
     master.shutdown().await;
 }
 
@@ -195,24 +267,53 @@ async fn decline_filters_and_suppress_revive_in_json() {
     while seen.len() < 2 {
         seen.extend(offers(&mut events).await);
     }
-    caller.call(calls::decline(seen.iter().map(|o| o.id.clone()).collect(), Some(3600.0))).await.unwrap();
-    quiet(&mut events, Duration::from_millis(600), |e| e.offers.is_some()).await;
+    caller
+        .call(calls::decline(
+            seen.iter().map(|o| o.id.clone()).collect(),
+            Some(3600.0),
+        ))
+        .await
+        .unwrap();
+    quiet(&mut events, Duration::from_millis(600), |e| {
+        e.offers.is_some()
+    })
+    .await;
 
     caller.call(calls::revive(vec![])).await.unwrap();
     let again = offers(&mut events).await;
     assert!(!again.is_empty(), "REVIVE clears the filters");
 
-    caller.call(calls::suppress(vec!["test".into()])).await.unwrap();
-    caller.call(calls::decline(again.iter().map(|o| o.id.clone()).collect(), Some(0.0))).await.unwrap();
+    caller
+        .call(calls::suppress(vec!["test".into()]))
+        .await
+        .unwrap();
+    caller
+        .call(calls::decline(
+            again.iter().map(|o| o.id.clone()).collect(),
+            Some(0.0),
+        ))
+        .await
+        .unwrap();
     // Whatever was outstanding before SUPPRESS is declined too.
     let until = tokio::time::Instant::now() + Duration::from_millis(600);
-    while let Ok(Some(Ok(ClientEvent::Event(e)))) = tokio::time::timeout_at(until, events.next()).await {
+    while let Ok(Some(Ok(ClientEvent::Event(e)))) =
+        tokio::time::timeout_at(until, events.next()).await
+    {
         if let Some(o) = e.offers {
             let state = master.state();
-            assert!(state["frameworks"][0]["suppressed_roles"].as_array().unwrap().is_empty(), "offer while suppressed: {o:?}");
+            assert!(
+                state["frameworks"][0]["suppressed_roles"]
+                    .as_array()
+                    .unwrap()
+                    .is_empty(),
+                "offer while suppressed: {o:?}"
+            );
         }
     }
-    caller.call(calls::revive(vec!["test".into()])).await.unwrap();
+    caller
+        .call(calls::revive(vec!["test".into()]))
+        .await
+        .unwrap();
     assert!(!offers(&mut events).await.is_empty());
     master.shutdown().await;
 }
@@ -224,15 +325,23 @@ async fn launch_one(caller: &Caller, events: &mut Subscription, id: &str) {
         task_id: TaskId { value: id.into() },
         agent_id: offer.agent_id.clone(),
         resources: vec![scalar("cpus", 0.1), scalar("mem", 16.0)],
-        command: Some(CommandInfo { value: Some("sleep 1000".into()), ..Default::default() }),
+        command: Some(CommandInfo {
+            value: Some("sleep 1000".into()),
+            ..Default::default()
+        }),
         ..Default::default()
     };
     let op = Operation {
         r#type: Some(operation::Type::Launch as i32),
-        launch: Some(operation::Launch { task_infos: vec![task] }),
+        launch: Some(operation::Launch {
+            task_infos: vec![task],
+        }),
         ..Default::default()
     };
-    caller.call(calls::accept(vec![offer.id], vec![op], None)).await.unwrap();
+    caller
+        .call(calls::accept(vec![offer.id], vec![op], None))
+        .await
+        .unwrap();
     for _ in 0..2 {
         let s = update(events, id).await;
         ack(caller, &s).await;
@@ -243,7 +352,12 @@ async fn wait_inactive(master: &plinth_testkit::TestMaster, fid: &str) {
     tokio::time::timeout(WAIT, async {
         loop {
             let s = master.state();
-            let fw = s["frameworks"].as_array().unwrap().iter().find(|f| f["id"] == fid).cloned();
+            let fw = s["frameworks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|f| f["id"] == fid)
+                .cloned();
             if fw.is_none_or(|f| f["active"] == false) {
                 return;
             }
@@ -277,7 +391,11 @@ async fn failover_within_timeout_keeps_tasks_and_after_it_removes_the_framework(
     assert_eq!(subscribed(&mut events).await, fid, "same framework");
     caller.call(calls::reconcile(vec![])).await.unwrap();
     let status = update(&mut events, "keeper").await;
-    assert_eq!(status.state, TaskState::TaskRunning as i32, "tasks survive a failover within the timeout");
+    assert_eq!(
+        status.state,
+        TaskState::TaskRunning as i32,
+        "tasks survive a failover within the timeout"
+    );
 
     // Now a short timeout, and let it expire.
     info.failover_timeout = Some(0.2);
@@ -307,8 +425,15 @@ async fn failover_within_timeout_keeps_tasks_and_after_it_removes_the_framework(
 
     let late = client(&master, info, Encoding::Protobuf);
     let mut late_events = late.subscribe();
-    let err = tokio::time::timeout(WAIT, late_events.next()).await.unwrap().unwrap().unwrap_err();
-    assert!(err.to_string().contains("Framework has been removed"), "{err}");
+    let err = tokio::time::timeout(WAIT, late_events.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("Framework has been removed"),
+        "{err}"
+    );
     master.shutdown().await;
 }
 
@@ -327,15 +452,27 @@ async fn unknown_offer_loses_the_task_and_the_master_keeps_serving() {
         task_id: TaskId { value: "t".into() },
         agent_id: offer.agent_id.clone(),
         resources: vec![scalar("cpus", 0.1)],
-        command: Some(CommandInfo { value: Some("true".into()), ..Default::default() }),
+        command: Some(CommandInfo {
+            value: Some("true".into()),
+            ..Default::default()
+        }),
         ..Default::default()
     };
     let op = Operation {
         r#type: Some(operation::Type::Launch as i32),
-        launch: Some(operation::Launch { task_infos: vec![task] }),
+        launch: Some(operation::Launch {
+            task_infos: vec![task],
+        }),
         ..Default::default()
     };
-    caller.call(calls::accept(vec![offer.id.clone()], vec![op.clone()], None)).await.unwrap();
+    caller
+        .call(calls::accept(
+            vec![offer.id.clone()],
+            vec![op.clone()],
+            None,
+        ))
+        .await
+        .unwrap();
     let lost = update(&mut events, "t").await;
     assert_eq!(lost.state, TaskState::TaskLost as i32);
     assert_eq!(lost.reason, Some(task_status::Reason::InvalidOffers as i32));
@@ -343,7 +480,10 @@ async fn unknown_offer_loses_the_task_and_the_master_keeps_serving() {
     assert!(lost.uuid.is_none());
     assert!(lost.message.unwrap().contains("is no longer valid"));
     // The real offer still works.
-    caller.call(calls::accept(vec![real], vec![op], None)).await.unwrap();
+    caller
+        .call(calls::accept(vec![real], vec![op], None))
+        .await
+        .unwrap();
     let starting = update(&mut events, "t").await;
     assert_eq!(starting.state, TaskState::TaskStarting as i32);
     let _ = event::Type::Update;

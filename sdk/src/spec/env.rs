@@ -328,4 +328,36 @@ mod tests {
         assert!(!c.contains_key("UNRELATED"));
         assert_eq!(dns_service_name("/path/to/my.svc"), "pathtomy-svc");
     }
+
+    #[test]
+    fn config_templates_render_with_the_task_env() {
+        let yaml = "name: svc\npods:\n  hello:\n    count: 2\n    placement: '@zone:GROUP_BY'\n    tasks:\n      server:\n        goal: RUNNING\n        cmd: x\n        cpus: 1\n        memory: 64\n        ports: {http: {port: 0, env-key: PORT_HTTP}}\n        configs:\n          conf: {template: conf.mustache, dest: etc/conf}\n";
+        let mut spec = crate::spec::load_str(yaml, &Env::new(), None).unwrap().spec;
+        spec.pods[0].tasks[0].configs[0].content = Some(
+            "id={{TASK_NAME}} port={{PORT_HTTP}} zone={{PLACEMENT_REFERENCED_ZONE}}{{#hello-1-server}} second{{/hello-1-server}}\n".into(),
+        );
+        let ports = BTreeMap::from([("http".to_string(), 31000)]);
+        let env = task_environment(
+            &spec,
+            "hello",
+            1,
+            "server",
+            &TaskEnvRouter::default(),
+            &TaskEnvContext::default(),
+            &ports,
+        )
+        .unwrap();
+        assert_eq!(
+            env["CONFIG_TEMPLATE_CONF"],
+            "config-templates/conf,etc/conf"
+        );
+        let text = render_config(&spec, "hello", "server", "conf", &env).unwrap();
+        assert_eq!(text, "id=hello-1-server port=31000 zone=true second\n");
+        let err = render_config(&spec, "hello", "server", "conf", &Env::new()).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("missing value for '{{TASK_NAME}}'"),
+            "{err}"
+        );
+    }
 }

@@ -27,11 +27,35 @@ pub struct LoadedSpec {
     pub env_unset_vars: Vec<String>,
     /// Non-fatal findings (ignored pod keys, PATH volumes, …).
     pub warnings: Vec<Diagnostic>,
-    /// Features Plinth parses but cannot run yet ("not supported yet: <key>").
+    /// Features Plinth parses but cannot run yet (`not supported yet: <key>`).
     pub unsupported: Vec<Diagnostic>,
+    /// Config templates that could not be read or do not parse (filled by
+    /// [`load_file`]).
+    pub template_problems: Vec<Diagnostic>,
+    pub(crate) locs: Locator,
 }
 
 impl LoadedSpec {
+    /// Whether Plinth can run this spec: no unsupported features and every config
+    /// template readable. Loading succeeds without this (a spec can be described
+    /// and inspected); deploying needs it.
+    ///
+    /// # Errors
+    /// The unsupported features and template problems, as one [`LoadError`].
+    pub fn check_runnable(&self) -> Result<(), LoadError> {
+        let diagnostics: Vec<Diagnostic> = self
+            .unsupported
+            .iter()
+            .chain(&self.template_problems)
+            .cloned()
+            .collect();
+        if diagnostics.is_empty() {
+            Ok(())
+        } else {
+            Err(LoadError { diagnostics })
+        }
+    }
+
     /// SHA-256 of the rendered text, hex.
     pub fn rendered_sha256(&self) -> String {
         let digest = Sha256::digest(self.rendered.as_bytes());
@@ -163,14 +187,18 @@ pub fn load_str(text: &str, env: &Env, file: Option<&str>) -> Result<LoadedSpec,
         env_unset_vars,
         warnings: diags.warnings,
         unsupported,
+        template_problems: Vec::new(),
+        locs,
     })
 }
 
 /// Reads `path`, loads it with `env`, then reads every config template (relative to
-/// the spec's directory) into the spec and checks its mustache syntax.
+/// the spec's directory) into the spec and checks its mustache syntax. Template
+/// problems do not fail the load: they are listed in
+/// [`LoadedSpec::template_problems`] and fail [`LoadedSpec::check_runnable`].
 ///
 /// # Errors
-/// A [`LoadError`]; unreadable files are reported as [`SpecError::ReadFile`].
+/// A [`LoadError`]; an unreadable spec file is [`SpecError::ReadFile`].
 pub fn load_file(path: &Path, env: &Env) -> Result<LoadedSpec, LoadError> {
     let name = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| LoadError {
@@ -187,7 +215,7 @@ pub fn load_file(path: &Path, env: &Env) -> Result<LoadedSpec, LoadError> {
     })?;
     let mut loaded = load_str(&text, env, Some(&name))?;
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
-    let mut errors = Vec::new();
+    let mut problems = Vec::new();
     for pod in &mut loaded.spec.pods {
         for task in &mut pod.tasks {
             for (cname, config) in &mut task.configs {
@@ -199,7 +227,7 @@ pub fn load_file(path: &Path, env: &Env) -> Result<LoadedSpec, LoadError> {
                 match std::fs::read_to_string(&tpath) {
                     Ok(content) => {
                         if let Err(e) = Template::parse(&content) {
-                            errors.push(Diagnostic {
+                            problems.push(Diagnostic {
                                 location: Location {
                                     file: Some(tpath.display().to_string()),
                                     line: template_error_line(&e),
@@ -211,13 +239,8 @@ pub fn load_file(path: &Path, env: &Env) -> Result<LoadedSpec, LoadError> {
                         }
                         config.content = Some(content);
                     }
-                    Err(e) => errors.push(Diagnostic {
-                        location: Location {
-                            file: Some(name.clone()),
-                            line: None,
-                            column: None,
-                            path: key,
-                        },
+                    Err(e) => problems.push(Diagnostic {
+                        location: loaded.locs.locate(&key),
                         error: SpecError::ReadFile {
                             path: tpath.display().to_string(),
                             message: format!(
@@ -229,13 +252,8 @@ pub fn load_file(path: &Path, env: &Env) -> Result<LoadedSpec, LoadError> {
             }
         }
     }
-    if errors.is_empty() {
-        Ok(loaded)
-    } else {
-        Err(LoadError {
-            diagnostics: errors,
-        })
-    }
+    loaded.template_problems = problems;
+    Ok(loaded)
 }
 
 /// Validates a spec built in code (no file positions: diagnostics carry key paths).

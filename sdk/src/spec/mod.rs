@@ -10,7 +10,7 @@
 //!   unknown keys rejected except directly under a pod, as in dcos-commons), and
 //!   validation of everything dcos-commons checks when it builds a spec;
 //! * plan resolution with dcos-commons step names ([`plans`]);
-//! * the task environment ([`env`]) and config-template rendering;
+//! * the task environment ([`env`](mod@env)) and config-template rendering;
 //! * a JSON report of a resolved spec ([`report`]) and YAML output ([`to_yaml`]).
 //!
 //! Every error is a [`Diagnostic`]: file, line and column as the author wrote them

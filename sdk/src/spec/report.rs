@@ -488,7 +488,12 @@ pub fn describe(loaded: &LoadedSpec, env: &Env) -> SpecReport {
         env: env.clone(),
         env_unset_vars: loaded.env_unset_vars.clone(),
         rendered_sha256: loaded.rendered_sha256(),
-        unsupported: loaded.unsupported.iter().map(ToString::to_string).collect(),
+        unsupported: loaded
+            .unsupported
+            .iter()
+            .chain(&loaded.template_problems)
+            .map(ToString::to_string)
+            .collect(),
         warnings: loaded.warnings.iter().map(ToString::to_string).collect(),
     }
 }

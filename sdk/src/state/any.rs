@@ -38,9 +38,9 @@ impl AnyPersister {
     /// Opens the backend `config` names (ZooKeeper with default timeouts).
     pub async fn open(config: &BackendConfig) -> Result<Self> {
         Ok(match config {
-            BackendConfig::Zk { connect, root } => {
-                AnyPersister::Zk(ZkPersister::connect(ZkConfig::new(connect.clone(), root.clone())).await?)
-            }
+            BackendConfig::Zk { connect, root } => AnyPersister::Zk(
+                ZkPersister::connect(ZkConfig::new(connect.clone(), root.clone())).await?,
+            ),
             BackendConfig::File { dir } => AnyPersister::File(FilePersister::open(dir).await?),
             BackendConfig::Memory => AnyPersister::Memory(MemPersister::new()),
         })

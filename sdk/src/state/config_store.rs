@@ -34,7 +34,10 @@ pub struct ConfigStore<T, P> {
 
 impl<T, P: Clone> Clone for ConfigStore<T, P> {
     fn clone(&self) -> Self {
-        ConfigStore { persister: self.persister.clone(), _config: PhantomData }
+        ConfigStore {
+            persister: self.persister.clone(),
+            _config: PhantomData,
+        }
     }
 }
 
@@ -43,7 +46,10 @@ impl<T, P: Clone> Clone for ConfigStore<T, P> {
 impl<T: Serialize + DeserializeOwned, P: Persister> ConfigStore<T, P> {
     /// A store over `persister`.
     pub fn new(persister: P) -> Self {
-        ConfigStore { persister, _config: PhantomData }
+        ConfigStore {
+            persister,
+            _config: PhantomData,
+        }
     }
 
     /// Stores `config` under a new random ID.
@@ -76,11 +82,13 @@ impl<T: Serialize + DeserializeOwned, P: Persister> ConfigStore<T, P> {
         let node = config_node(id);
         match self.persister.get(&node).await? {
             None => Ok(None),
-            Some(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| Error::Decode {
-                path: self.persister.location(&node),
-                what: "configuration JSON",
-                reason: e.to_string(),
-            }),
+            Some(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| Error::Decode {
+                    path: self.persister.location(&node),
+                    what: "configuration JSON",
+                    reason: e.to_string(),
+                }),
         }
     }
 
@@ -89,7 +97,9 @@ impl<T: Serialize + DeserializeOwned, P: Persister> ConfigStore<T, P> {
         let mut ids = Vec::new();
         for name in self.persister.get_children(CONFIGURATIONS_NODE).await? {
             let id = Uuid::parse_str(&name).map_err(|e| Error::Decode {
-                path: self.persister.location(&format!("{CONFIGURATIONS_NODE}/{name}")),
+                path: self
+                    .persister
+                    .location(&format!("{CONFIGURATIONS_NODE}/{name}")),
                 what: "configuration ID",
                 reason: e.to_string(),
             })?;
@@ -106,7 +116,10 @@ impl<T: Serialize + DeserializeOwned, P: Persister> ConfigStore<T, P> {
         txn.require_exists(config_node(id));
         txn.set(CONFIG_TARGET_NODE, id.to_string());
         match self.persister.commit(txn).await {
-            Err(Error::PreconditionFailed { path }) => Err(Error::UnknownConfig { id: id.to_string(), path }),
+            Err(Error::PreconditionFailed { path }) => Err(Error::UnknownConfig {
+                id: id.to_string(),
+                path,
+            }),
             other => other,
         }
     }
@@ -122,7 +135,9 @@ impl<T: Serialize + DeserializeOwned, P: Persister> ConfigStore<T, P> {
             reason,
         };
         let text = std::str::from_utf8(&bytes).map_err(|e| decode_err(e.to_string()))?;
-        Uuid::parse_str(text.trim()).map(Some).map_err(|e| decode_err(format!("{e} (found {text:?})")))
+        Uuid::parse_str(text.trim())
+            .map(Some)
+            .map_err(|e| decode_err(format!("{e} (found {text:?})")))
     }
 
     /// The target configuration with its ID.
@@ -132,7 +147,10 @@ impl<T: Serialize + DeserializeOwned, P: Persister> ConfigStore<T, P> {
         };
         match self.fetch(id).await? {
             Some(config) => Ok(Some((id, config))),
-            None => Err(Error::UnknownConfig { id: id.to_string(), path: self.persister.location(&config_node(id)) }),
+            None => Err(Error::UnknownConfig {
+                id: id.to_string(),
+                path: self.persister.location(&config_node(id)),
+            }),
         }
     }
 
@@ -149,8 +167,12 @@ impl<T: Serialize + DeserializeOwned, P: Persister> ConfigStore<T, P> {
     /// deleted.
     pub async fn prune(&self, keep: &BTreeSet<Uuid>) -> Result<Vec<Uuid>> {
         let target = self.target_id().await?;
-        let doomed: Vec<Uuid> =
-            self.list().await?.into_iter().filter(|id| Some(*id) != target && !keep.contains(id)).collect();
+        let doomed: Vec<Uuid> = self
+            .list()
+            .await?
+            .into_iter()
+            .filter(|id| Some(*id) != target && !keep.contains(id))
+            .collect();
         let mut txn = Txn::new();
         for id in &doomed {
             txn.delete(config_node(*id));
@@ -164,7 +186,12 @@ impl<T: Serialize + DeserializeOwned, P: Persister> ConfigStore<T, P> {
     }
 
     fn encode(&self, id: Uuid, config: &T) -> Result<Bytes> {
-        serde_json::to_vec(config).map(Bytes::from).map_err(|source| Error::Encode { id: id.to_string(), source })
+        serde_json::to_vec(config)
+            .map(Bytes::from)
+            .map_err(|source| Error::Encode {
+                id: id.to_string(),
+                source,
+            })
     }
 }
 

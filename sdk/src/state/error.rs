@@ -160,7 +160,9 @@ pub enum Error {
         source: std::io::Error,
     },
     /// The file backend's journal is damaged.
-    #[error("journal {path} is corrupt: {reason}; move it aside to start from the last applied state")]
+    #[error(
+        "journal {path} is corrupt: {reason}; move it aside to start from the last applied state"
+    )]
     CorruptJournal {
         /// The journal file.
         path: String,

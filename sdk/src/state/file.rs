@@ -136,7 +136,9 @@ impl FilePersister {
         })
         .await
         .map_err(join_err)??;
-        let persister = FilePersister { inner: Arc::new(opened) };
+        let persister = FilePersister {
+            inner: Arc::new(opened),
+        };
         persister.run(|_, _| Ok(())).await?;
         Ok(persister)
     }
@@ -164,7 +166,10 @@ impl FilePersister {
         let inner = Arc::clone(&self.inner);
         tokio::task::spawn_blocking(move || {
             let mut crash = inner.crash.lock().unwrap_or_else(|p| p.into_inner());
-            inner.write_lock.lock().map_err(|e| io_err("lock", &inner.dir.join(".write-lock"), e))?;
+            inner
+                .write_lock
+                .lock()
+                .map_err(|e| io_err("lock", &inner.dir.join(".write-lock"), e))?;
             let _flock = Flock(&inner.write_lock);
             inner.recover()?;
             f(&inner, &mut crash)
@@ -176,20 +181,25 @@ impl FilePersister {
 
 impl Persister for FilePersister {
     async fn get(&self, path: &str) -> Result<Option<Bytes>> {
-        let p = path::normalize(path)?;
+        let p = path::normalize_or_root(path)?;
         self.run(move |inner, _| inner.read_node(&p)).await
     }
 
     async fn get_many(&self, paths: &[String]) -> Result<BTreeMap<String, Option<Bytes>>> {
-        let keys = paths.iter().map(|p| Ok((p.clone(), path::normalize(p)?))).collect::<Result<Vec<_>>>()?;
+        let keys = paths
+            .iter()
+            .map(|p| Ok((p.clone(), path::normalize(p)?)))
+            .collect::<Result<Vec<_>>>()?;
         self.run(move |inner, _| {
-            keys.into_iter().map(|(raw, key)| Ok((raw, inner.read_node(&key)?))).collect()
+            keys.into_iter()
+                .map(|(raw, key)| Ok((raw, inner.read_node(&key)?)))
+                .collect()
         })
         .await
     }
 
     async fn get_children(&self, path: &str) -> Result<Vec<String>> {
-        let p = if path.trim_matches('/').is_empty() { String::new() } else { path::normalize(path)? };
+        let p = path::normalize_or_root(path)?;
         self.run(move |inner, _| inner.children(&p)).await
     }
 
@@ -215,11 +225,19 @@ impl Persister for FilePersister {
         let file = {
             let path = path.clone();
             tokio::task::spawn_blocking(move || {
-                OpenOptions::new().create(true).truncate(false).read(true).write(true).open(&path)
+                OpenOptions::new()
+                    .create(true)
+                    .truncate(false)
+                    .read(true)
+                    .write(true)
+                    .open(&path)
             })
             .await
             .map_err(join_err)?
-            .map_err(|source| Error::Lock { path: location.clone(), source: BackendError::Io(source) })?
+            .map_err(|source| Error::Lock {
+                path: location.clone(),
+                source: BackendError::Io(source),
+            })?
         };
         let mut wait = Duration::from_millis(20);
         loop {
@@ -230,14 +248,20 @@ impl Persister for FilePersister {
                     wait = (wait * 2).min(Duration::from_millis(500));
                 }
                 Err(TryLockError::Error(source)) => {
-                    return Err(Error::Lock { path: location, source: BackendError::Io(source) });
+                    return Err(Error::Lock {
+                        path: location,
+                        source: BackendError::Io(source),
+                    });
                 }
             }
         }
     }
 
     fn location(&self, path: &str) -> String {
-        self.inner.node_dir(path.trim_matches('/')).display().to_string()
+        self.inner
+            .node_dir(path.trim_matches('/'))
+            .display()
+            .to_string()
     }
 }
 
@@ -282,7 +306,9 @@ impl FileInner {
             });
         }
         let mut buf = Vec::with_capacity(len as usize);
-        file.take(MAX_VALUE_BYTES as u64 + 1).read_to_end(&mut buf).map_err(|e| io_err("read", &data, e))?;
+        file.take(MAX_VALUE_BYTES as u64 + 1)
+            .read_to_end(&mut buf)
+            .map_err(|e| io_err("read", &data, e))?;
         Ok(Some(Bytes::from(buf)))
     }
 
@@ -297,8 +323,15 @@ impl FileInner {
         for entry in entries {
             let entry = entry.map_err(|e| io_err("list", &dir, e))?;
             let file_name = entry.file_name();
-            let Some(name) = file_name.to_str() else { continue };
-            if name.starts_with('.') || !entry.file_type().map_err(|e| io_err("stat", &entry.path(), e))?.is_dir() {
+            let Some(name) = file_name.to_str() else {
+                continue;
+            };
+            if name.starts_with('.')
+                || !entry
+                    .file_type()
+                    .map_err(|e| io_err("stat", &entry.path(), e))?
+                    .is_dir()
+            {
                 continue;
             }
             match decode_segment(name) {
@@ -318,7 +351,9 @@ impl FileInner {
 
     fn commit(&self, txn: PreparedTxn, crash: &mut Option<CrashPoint>) -> Result<()> {
         if let Some(missing) = txn.checks.iter().find(|c| !self.node_dir(c).is_dir()) {
-            return Err(Error::PreconditionFailed { path: self.location(missing) });
+            return Err(Error::PreconditionFailed {
+                path: self.location(missing),
+            });
         }
         if txn.is_noop() {
             return Ok(());
@@ -354,10 +389,18 @@ impl FileInner {
         sync_dir(&self.dir)
     }
 
-    fn crash_at(&self, crash: &mut Option<CrashPoint>, point: CrashPoint, path: &Path) -> Result<()> {
+    fn crash_at(
+        &self,
+        crash: &mut Option<CrashPoint>,
+        point: CrashPoint,
+        path: &Path,
+    ) -> Result<()> {
         if *crash == Some(point) {
             *crash = None;
-            return Err(Error::InjectedCrash { point: point.name(), path: path.display().to_string() });
+            return Err(Error::InjectedCrash {
+                point: point.name(),
+                path: path.display().to_string(),
+            });
         }
         Ok(())
     }
@@ -372,7 +415,10 @@ impl FileInner {
                     JournalOp::Delete(p) | JournalOp::Set(p, _) => self.location(p),
                 };
                 *crash = None;
-                return Err(Error::InjectedCrash { point: "mid apply", path });
+                return Err(Error::InjectedCrash {
+                    point: "mid apply",
+                    path,
+                });
             }
             match op {
                 JournalOp::Delete(p) => {
@@ -479,14 +525,18 @@ fn decode_journal(bytes: &[u8]) -> std::result::Result<Vec<JournalOp>, &'static 
     if Sha256::digest(body).as_slice() != digest {
         return Err("checksum mismatch");
     }
-    let mut rest = body.strip_prefix(JOURNAL_MAGIC.as_slice()).ok_or("bad magic")?;
+    let mut rest = body
+        .strip_prefix(JOURNAL_MAGIC.as_slice())
+        .ok_or("bad magic")?;
     let count = take_u32(&mut rest)? as usize;
     let mut ops = Vec::with_capacity(count.min(100_000));
     for _ in 0..count {
         let (&tag, tail) = rest.split_first().ok_or("truncated")?;
         rest = tail;
         let len = take_u32(&mut rest)? as usize;
-        let path = std::str::from_utf8(take(&mut rest, len)?).map_err(|_| "path is not UTF-8")?.to_owned();
+        let path = std::str::from_utf8(take(&mut rest, len)?)
+            .map_err(|_| "path is not UTF-8")?
+            .to_owned();
         if !path.is_empty() {
             path::normalize(&path).map_err(|_| "invalid path")?;
         }
@@ -494,7 +544,10 @@ fn decode_journal(bytes: &[u8]) -> std::result::Result<Vec<JournalOp>, &'static 
             0 => ops.push(JournalOp::Delete(path)),
             1 => {
                 let len = take_u32(&mut rest)? as usize;
-                ops.push(JournalOp::Set(path, Bytes::copy_from_slice(take(&mut rest, len)?)));
+                ops.push(JournalOp::Set(
+                    path,
+                    Bytes::copy_from_slice(take(&mut rest, len)?),
+                ));
             }
             _ => return Err("unknown operation"),
         }
@@ -559,11 +612,19 @@ fn sync_dir(dir: &Path) -> Result<()> {
 }
 
 fn io_err(op: &'static str, path: &Path, source: io::Error) -> Error {
-    Error::Io { op, path: path.display().to_string(), source }
+    Error::Io {
+        op,
+        path: path.display().to_string(),
+        source,
+    }
 }
 
 fn join_err(e: tokio::task::JoinError) -> Error {
-    Error::Io { op: "run blocking file operation", path: String::new(), source: io::Error::other(e) }
+    Error::Io {
+        op: "run blocking file operation",
+        path: String::new(),
+        source: io::Error::other(e),
+    }
 }
 
 #[cfg(test)]
@@ -572,7 +633,15 @@ mod tests {
 
     #[test]
     fn segment_escaping_round_trips() {
-        for name in ["hello-0-server", ".data", "a:b c", "%41", "ünï", "x.y", "..."] {
+        for name in [
+            "hello-0-server",
+            ".data",
+            "a:b c",
+            "%41",
+            "ünï",
+            "x.y",
+            "...",
+        ] {
             let enc = encode_segment(name);
             assert!(!enc.starts_with('.'), "{enc}");
             assert_eq!(decode_segment(&enc).as_deref(), Some(name));
@@ -581,14 +650,20 @@ mod tests {
 
     #[test]
     fn journal_round_trips_and_detects_damage() {
-        let ops = vec![JournalOp::Delete("a".into()), JournalOp::Set("a/b".into(), Bytes::from_static(b"xyz"))];
+        let ops = vec![
+            JournalOp::Delete("a".into()),
+            JournalOp::Set("a/b".into(), Bytes::from_static(b"xyz")),
+        ];
         let mut bytes = Vec::new();
         encode_journal(&ops, &mut bytes);
         assert_eq!(decode_journal(&bytes).unwrap(), ops);
         let mut damaged = bytes.clone();
         damaged[14] ^= 1;
         assert_eq!(decode_journal(&damaged), Err("checksum mismatch"));
-        assert_eq!(decode_journal(&bytes[..bytes.len() - 3]), Err("checksum mismatch"));
+        assert_eq!(
+            decode_journal(&bytes[..bytes.len() - 3]),
+            Err("checksum mismatch")
+        );
         assert_eq!(decode_journal(b"short"), Err("truncated"));
     }
 }

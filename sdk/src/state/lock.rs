@@ -86,9 +86,15 @@ pub struct LeaderLock {
 #[derive(Debug)]
 enum Holder {
     /// A background task holds the lock and reports its loss.
-    Task { stop: Option<oneshot::Sender<()>>, task: Option<JoinHandle<()>> },
+    Task {
+        stop: Option<oneshot::Sender<()>>,
+        task: Option<JoinHandle<()>>,
+    },
     /// An open file holds an OS lock (never lost).
-    File { file: Option<std::fs::File>, _lost: watch::Sender<Option<LeadershipLost>> },
+    File {
+        file: Option<std::fs::File>,
+        _lost: watch::Sender<Option<LeadershipLost>>,
+    },
 }
 
 // === impl LeaderLock ===
@@ -102,13 +108,27 @@ impl LeaderLock {
         stop: oneshot::Sender<()>,
         task: JoinHandle<()>,
     ) -> Self {
-        LeaderLock { location, lost, holder: Holder::Task { stop: Some(stop), task: Some(task) } }
+        LeaderLock {
+            location,
+            lost,
+            holder: Holder::Task {
+                stop: Some(stop),
+                task: Some(task),
+            },
+        }
     }
 
     /// A lock held by an open, OS-locked file.
     pub(crate) fn with_file(location: String, file: std::fs::File) -> Self {
         let (tx, rx) = watch::channel(None);
-        LeaderLock { location, lost: rx, holder: Holder::File { file: Some(file), _lost: tx } }
+        LeaderLock {
+            location,
+            lost: rx,
+            holder: Holder::File {
+                file: Some(file),
+                _lost: tx,
+            },
+        }
     }
 
     /// The lock node or file.

@@ -71,7 +71,9 @@ impl MemFaults {
     }
 
     fn take(counter: &AtomicU32) -> bool {
-        counter.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok()
+        counter
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
     }
 }
 
@@ -86,17 +88,26 @@ impl Default for MemPersister {
 impl MemPersister {
     /// A new, empty store with one session.
     pub fn new() -> Self {
-        MemPersister { store: Arc::default(), session: Self::fresh_session() }
+        MemPersister {
+            store: Arc::default(),
+            session: Self::fresh_session(),
+        }
     }
 
     fn fresh_session() -> Arc<MemSession> {
-        Arc::new(MemSession { expired: watch::channel(false).0, faults: MemFaults::default() })
+        Arc::new(MemSession {
+            expired: watch::channel(false).0,
+            faults: MemFaults::default(),
+        })
     }
 
     /// Another handle on the same store with its own session (a second
     /// scheduler process).
     pub fn new_session(&self) -> Self {
-        MemPersister { store: Arc::clone(&self.store), session: Self::fresh_session() }
+        MemPersister {
+            store: Arc::clone(&self.store),
+            session: Self::fresh_session(),
+        }
     }
 
     /// Expires this handle's session: every later call fails with
@@ -117,12 +128,18 @@ impl MemPersister {
 
     fn nodes(&self) -> MutexGuard<'_, BTreeMap<String, Bytes>> {
         // Nothing panics while holding the lock; recover from poison anyway.
-        self.store.nodes.lock().unwrap_or_else(|poison| poison.into_inner())
+        self.store
+            .nodes
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
     }
 
     fn check_session(&self, op: &'static str, path: &str) -> Result<()> {
         if *self.session.expired.borrow() {
-            return Err(Error::SessionExpired { op, path: self.location(path) });
+            return Err(Error::SessionExpired {
+                op,
+                path: self.location(path),
+            });
         }
         Ok(())
     }
@@ -130,7 +147,10 @@ impl MemPersister {
     fn check_read(&self, path: &str) -> Result<()> {
         self.check_session("get", path)?;
         if MemFaults::take(&self.session.faults.fail_reads) {
-            return Err(Error::Get { path: self.location(path), source: BackendError::Injected("read failed") });
+            return Err(Error::Get {
+                path: self.location(path),
+                source: BackendError::Injected("read failed"),
+            });
         }
         Ok(())
     }
@@ -156,22 +176,33 @@ impl MemPersister {
 impl Persister for MemPersister {
     async fn get(&self, path: &str) -> Result<Option<Bytes>> {
         self.check_read(path)?;
-        let key = if path.trim_matches('/').is_empty() { String::new() } else { path::normalize(path)? };
+        let key = path::normalize_or_root(path)?;
         Ok(self.nodes().get(&key).cloned())
     }
 
     async fn get_many(&self, paths: &[String]) -> Result<BTreeMap<String, Option<Bytes>>> {
         self.check_read(paths.first().map_or("", |p| p.as_str()))?;
-        let keys = paths.iter().map(|p| path::normalize(p)).collect::<Result<Vec<_>>>()?;
+        let keys = paths
+            .iter()
+            .map(|p| path::normalize(p))
+            .collect::<Result<Vec<_>>>()?;
         let nodes = self.nodes();
-        Ok(paths.iter().zip(keys).map(|(p, k)| (p.clone(), nodes.get(&k).cloned())).collect())
+        Ok(paths
+            .iter()
+            .zip(keys)
+            .map(|(p, k)| (p.clone(), nodes.get(&k).cloned()))
+            .collect())
     }
 
     async fn get_children(&self, path: &str) -> Result<Vec<String>> {
         self.check_read(path)?;
-        let key = if path.trim_matches('/').is_empty() { String::new() } else { path::normalize(path)? };
+        let key = path::normalize_or_root(path)?;
         let nodes = self.nodes();
-        let prefix = if key.is_empty() { String::new() } else { format!("{key}/") };
+        let prefix = if key.is_empty() {
+            String::new()
+        } else {
+            format!("{key}/")
+        };
         let children = nodes
             .range(prefix.clone()..)
             .take_while(|(k, _)| k.starts_with(&prefix))
@@ -186,12 +217,17 @@ impl Persister for MemPersister {
         let first = txn.first_path().unwrap_or_default();
         self.check_session("commit", &first)?;
         if MemFaults::take(&self.session.faults.fail_commits) {
-            return Err(Error::Commit { path: self.location(&first), source: BackendError::Injected("commit failed") });
+            return Err(Error::Commit {
+                path: self.location(&first),
+                source: BackendError::Injected("commit failed"),
+            });
         }
         {
             let mut nodes = self.nodes();
             if let Some(missing) = txn.checks.iter().find(|c| !nodes.contains_key(*c)) {
-                return Err(Error::PreconditionFailed { path: self.location(missing) });
+                return Err(Error::PreconditionFailed {
+                    path: self.location(missing),
+                });
             }
             for delete in &txn.deletes {
                 Self::delete_subtree(&mut nodes, delete);

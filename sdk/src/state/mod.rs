@@ -60,7 +60,10 @@ pub use lock::{LeaderLock, LeadershipLost};
 pub use memory::{MemFaults, MemPersister};
 pub use persister::{MAX_TXN_BYTES, MAX_VALUE_BYTES, Persister, TXN_OP_OVERHEAD_BYTES, Txn};
 pub use store::{
-    FRAMEWORK_ID_NODE, PROPERTIES_NODE, SCHEMA_VERSION, SCHEMA_VERSION_NODE, StateStore, StoredTask, TASKS_NODE,
+    FRAMEWORK_ID_NODE, PROPERTIES_NODE, SCHEMA_VERSION, SCHEMA_VERSION_NODE, StateStore,
+    StoredTask, TASKS_NODE,
 };
 pub use url::{BackendConfig, DEFAULT_ZK_PORT};
-pub use zk::{ATOMIC_WRITE_ATTEMPTS, LOCK_NODE, READ_BATCH, READS_IN_FLIGHT, ZkConfig, ZkPersister};
+pub use zk::{
+    ATOMIC_WRITE_ATTEMPTS, LOCK_NODE, READ_BATCH, READS_IN_FLIGHT, ZkConfig, ZkPersister,
+};

@@ -19,7 +19,10 @@ pub(crate) const MAX_PATH_BYTES: usize = 1024;
 pub(crate) fn normalize(path: &str) -> Result<String> {
     let trimmed = path.trim_matches('/');
     if trimmed.is_empty() {
-        return Err(invalid(path, "empty path (the state root is not a node you can write)"));
+        return Err(invalid(
+            path,
+            "empty path (the state root is not a node you can write)",
+        ));
     }
     if trimmed.len() > MAX_PATH_BYTES {
         return Err(invalid(path, "path longer than 1024 bytes"));
@@ -28,6 +31,15 @@ pub(crate) fn normalize(path: &str) -> Result<String> {
         check_segment(path, segment)?;
     }
     Ok(trimmed.to_owned())
+}
+
+/// Like [`normalize`], but an empty path (or `/`) is the root (`""`).
+pub(crate) fn normalize_or_root(path: &str) -> Result<String> {
+    if path.trim_matches('/').is_empty() {
+        Ok(String::new())
+    } else {
+        normalize(path)
+    }
 }
 
 /// Validates a name that becomes one path segment (a task name, a property
@@ -50,21 +62,33 @@ fn check_segment(path: &str, segment: &str) -> Result<()> {
         return Err(invalid(path, "segment longer than 200 bytes"));
     }
     let bad = |c: char| {
-        c.is_control() || ('\u{E000}'..='\u{F8FF}').contains(&c) || ('\u{FFF0}'..='\u{FFFF}').contains(&c)
+        c.is_control()
+            || ('\u{E000}'..='\u{F8FF}').contains(&c)
+            || ('\u{FFF0}'..='\u{FFFF}').contains(&c)
     };
     if segment.chars().any(bad) {
-        return Err(invalid(path, "control or reserved characters are not allowed"));
+        return Err(invalid(
+            path,
+            "control or reserved characters are not allowed",
+        ));
     }
     Ok(())
 }
 
 fn invalid(path: &str, reason: &'static str) -> Error {
-    Error::InvalidPath { path: path.to_owned(), reason }
+    Error::InvalidPath {
+        path: path.to_owned(),
+        reason,
+    }
 }
 
 /// `a/b` + `c` → `a/b/c`; an empty base is the root.
 pub(crate) fn join(base: &str, child: &str) -> String {
-    if base.is_empty() { child.to_owned() } else { format!("{base}/{child}") }
+    if base.is_empty() {
+        child.to_owned()
+    } else {
+        format!("{base}/{child}")
+    }
 }
 
 /// Proper ancestors of a normalised path, outermost first (`a/b/c` → `a`,
@@ -77,7 +101,9 @@ pub(crate) fn ancestors(path: &str) -> impl Iterator<Item = &str> {
 pub(crate) fn is_within(node: &str, root: &str) -> bool {
     root.is_empty()
         || node == root
-        || (node.len() > root.len() && node.starts_with(root) && node.as_bytes()[root.len()] == b'/')
+        || (node.len() > root.len()
+            && node.starts_with(root)
+            && node.as_bytes()[root.len()] == b'/')
 }
 
 #[cfg(test)]
@@ -87,7 +113,16 @@ mod tests {
     #[test]
     fn normalizes_and_rejects() {
         assert_eq!(normalize("/Tasks/a/TaskInfo/").unwrap(), "Tasks/a/TaskInfo");
-        for bad in ["", "/", "a//b", "a/../b", "a/./b", "a/\u{0}", "a/\n", &"x".repeat(201)] {
+        for bad in [
+            "",
+            "/",
+            "a//b",
+            "a/../b",
+            "a/./b",
+            "a/\u{0}",
+            "a/\n",
+            &"x".repeat(201),
+        ] {
             assert!(normalize(bad).is_err(), "{bad:?} accepted");
         }
         assert!(validate_segment("hello-0-server:task-status").is_ok());

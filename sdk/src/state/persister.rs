@@ -71,7 +71,10 @@ pub trait Persister: Clone + std::fmt::Debug + Send + Sync + 'static {
 
     /// Sets (`Some`) or deletes (`None`, recursive) many nodes in one atomic
     /// transaction.
-    fn set_many(&self, ops: BTreeMap<String, Option<Bytes>>) -> impl Future<Output = Result<()>> + Send {
+    fn set_many(
+        &self,
+        ops: BTreeMap<String, Option<Bytes>>,
+    ) -> impl Future<Output = Result<()>> + Send {
         self.commit(Txn::from(ops))
     }
 
@@ -167,20 +170,30 @@ impl Txn {
         }
         if bytes > MAX_TXN_BYTES {
             let first = prepared.first_path().unwrap_or_default();
-            return Err(Error::TooLarge { path: location(&first), what: "transaction", bytes, limit: MAX_TXN_BYTES });
+            return Err(Error::TooLarge {
+                path: location(&first),
+                what: "transaction",
+                bytes,
+                limit: MAX_TXN_BYTES,
+            });
         }
         // A delete below another delete is redundant.
         let deletes: Vec<String> = prepared.deletes.iter().cloned().collect();
-        prepared
-            .deletes
-            .retain(|d| !deletes.iter().any(|other| other != d && path::is_within(d, other)));
+        prepared.deletes.retain(|d| {
+            !deletes
+                .iter()
+                .any(|other| other != d && path::is_within(d, other))
+        });
         Ok(prepared)
     }
 }
 
 impl From<BTreeMap<String, Option<Bytes>>> for Txn {
     fn from(ops: BTreeMap<String, Option<Bytes>>) -> Self {
-        Txn { checks: BTreeSet::new(), ops }
+        Txn {
+            checks: BTreeSet::new(),
+            ops,
+        }
     }
 }
 
@@ -217,7 +230,10 @@ mod tests {
     #[test]
     fn prepare_validates_and_drops_nested_deletes() {
         let mut txn = Txn::new();
-        txn.delete("a").delete("/a/b/").set("a/c", Bytes::from_static(b"x")).require_exists("z");
+        txn.delete("a")
+            .delete("/a/b/")
+            .set("a/c", Bytes::from_static(b"x"))
+            .require_exists("z");
         let p = txn.prepare(|p| p.to_owned()).unwrap();
         assert_eq!(p.deletes.iter().collect::<Vec<_>>(), ["a"]);
         assert_eq!(p.sets.len(), 1);
@@ -225,16 +241,28 @@ mod tests {
 
         let mut bad = Txn::new();
         bad.set("a//b", Bytes::new());
-        assert!(matches!(bad.prepare(|p| p.to_owned()), Err(Error::InvalidPath { .. })));
+        assert!(matches!(
+            bad.prepare(|p| p.to_owned()),
+            Err(Error::InvalidPath { .. })
+        ));
 
         let mut big = Txn::new();
         big.set("a", vec![0u8; MAX_VALUE_BYTES + 1]);
-        assert!(matches!(big.prepare(|p| p.to_owned()), Err(Error::TooLarge { what: "value", .. })));
+        assert!(matches!(
+            big.prepare(|p| p.to_owned()),
+            Err(Error::TooLarge { what: "value", .. })
+        ));
 
         let mut many = Txn::new();
         for i in 0..3 {
             many.set(format!("n{i}"), vec![0u8; MAX_VALUE_BYTES / 2]);
         }
-        assert!(matches!(many.prepare(|p| p.to_owned()), Err(Error::TooLarge { what: "transaction", .. })));
+        assert!(matches!(
+            many.prepare(|p| p.to_owned()),
+            Err(Error::TooLarge {
+                what: "transaction",
+                ..
+            })
+        ));
     }
 }

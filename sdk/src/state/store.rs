@@ -78,7 +78,10 @@ impl<P: Persister> StateStore<P> {
         let store = StateStore { persister };
         match store.schema_version().await? {
             None => {
-                store.persister.set(SCHEMA_VERSION_NODE, Bytes::from(SCHEMA_VERSION.to_string())).await?;
+                store
+                    .persister
+                    .set(SCHEMA_VERSION_NODE, Bytes::from(SCHEMA_VERSION.to_string()))
+                    .await?;
             }
             Some(SCHEMA_VERSION) => {}
             Some(found) => {
@@ -102,9 +105,14 @@ impl<P: Persister> StateStore<P> {
         let Some(bytes) = self.persister.get(SCHEMA_VERSION_NODE).await? else {
             return Ok(None);
         };
-        let text = std::str::from_utf8(&bytes).map_err(|e| self.decode_err(SCHEMA_VERSION_NODE, "SchemaVersion", e))?;
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|e| self.decode_err(SCHEMA_VERSION_NODE, "SchemaVersion", e))?;
         text.trim().parse::<u32>().map(Some).map_err(|e| {
-            self.decode_err(SCHEMA_VERSION_NODE, "SchemaVersion", format!("{e} (found {text:?})"))
+            self.decode_err(
+                SCHEMA_VERSION_NODE,
+                "SchemaVersion",
+                format!("{e} (found {text:?})"),
+            )
         })
     }
 
@@ -117,7 +125,9 @@ impl<P: Persister> StateStore<P> {
 
     /// Stores the FrameworkID (after the first SUBSCRIBED).
     pub async fn store_framework_id(&self, id: &FrameworkId) -> Result<()> {
-        self.persister.set(FRAMEWORK_ID_NODE, Bytes::from(id.encode_to_vec())).await
+        self.persister
+            .set(FRAMEWORK_ID_NODE, Bytes::from(id.encode_to_vec()))
+            .await
     }
 
     /// Removes the FrameworkID (after the framework is torn down).
@@ -135,7 +145,10 @@ impl<P: Persister> StateStore<P> {
         for task in tasks {
             path::validate_segment(&task.name)?;
             if !seen.insert(task.name.as_str()) {
-                return Err(Error::InvalidPath { path: task.name.clone(), reason: "task stored twice in one batch" });
+                return Err(Error::InvalidPath {
+                    path: task.name.clone(),
+                    reason: "task stored twice in one batch",
+                });
             }
             txn.set(task_node(&task.name, TASK_INFO), task.encode_to_vec());
         }
@@ -144,7 +157,8 @@ impl<P: Persister> StateStore<P> {
 
     /// Stores the latest status of a task (see [`StateStore::store_statuses`]).
     pub async fn store_status(&self, task_name: &str, status: &TaskStatus) -> Result<()> {
-        self.store_statuses(&[(task_name.to_owned(), status.clone())]).await
+        self.store_statuses(&[(task_name.to_owned(), status.clone())])
+            .await
     }
 
     /// Stores the latest statuses of tasks in one transaction. Each task must
@@ -163,13 +177,20 @@ impl<P: Persister> StateStore<P> {
         let mut txn = Txn::new();
         for ((name, status), info_path) in statuses.iter().zip(&info_paths) {
             let task_id = status.task_id.value.clone();
-            let unknown = |reason: String| Error::UnknownTask { name: name.clone(), task_id: task_id.clone(), reason };
+            let unknown = |reason: String| Error::UnknownTask {
+                name: name.clone(),
+                task_id: task_id.clone(),
+                reason,
+            };
             let Some(Some(bytes)) = infos.get(info_path) else {
                 return Err(unknown("no TaskInfo is stored for it".into()));
             };
             let info: TaskInfo = self.decode(info_path, "TaskInfo", bytes)?;
             if info.task_id.value != task_id {
-                return Err(unknown(format!("the stored TaskInfo has task ID {}", info.task_id.value)));
+                return Err(unknown(format!(
+                    "the stored TaskInfo has task ID {}",
+                    info.task_id.value
+                )));
             }
             txn.require_exists(info_path.clone());
             txn.set(task_node(name, TASK_STATUS), status.encode_to_vec());
@@ -196,17 +217,28 @@ impl<P: Persister> StateStore<P> {
     /// The latest stored TaskStatus of `name`.
     pub async fn fetch_status(&self, name: &str) -> Result<Option<TaskStatus>> {
         path::validate_segment(name)?;
-        self.fetch_proto(&task_node(name, TASK_STATUS), "TaskStatus").await
+        self.fetch_proto(&task_node(name, TASK_STATUS), "TaskStatus")
+            .await
     }
 
     /// Every stored TaskInfo by task name.
     pub async fn fetch_tasks(&self) -> Result<BTreeMap<String, TaskInfo>> {
-        Ok(self.fetch_all_tasks().await?.into_iter().filter_map(|(n, t)| Some((n, t.info?))).collect())
+        Ok(self
+            .fetch_all_tasks()
+            .await?
+            .into_iter()
+            .filter_map(|(n, t)| Some((n, t.info?)))
+            .collect())
     }
 
     /// Every stored TaskStatus by task name.
     pub async fn fetch_statuses(&self) -> Result<BTreeMap<String, TaskStatus>> {
-        Ok(self.fetch_all_tasks().await?.into_iter().filter_map(|(n, t)| Some((n, t.status?))).collect())
+        Ok(self
+            .fetch_all_tasks()
+            .await?
+            .into_iter()
+            .filter_map(|(n, t)| Some((n, t.status?)))
+            .collect())
     }
 
     /// Every stored task with its TaskInfo and TaskStatus, read in batches:
@@ -243,12 +275,19 @@ impl<P: Persister> StateStore<P> {
     /// Deletes a task with its status and metadata (one transaction).
     pub async fn delete_task(&self, name: &str) -> Result<()> {
         path::validate_segment(name)?;
-        self.persister.delete_recursive(&path::join(TASKS_NODE, name)).await
+        self.persister
+            .delete_recursive(&path::join(TASKS_NODE, name))
+            .await
     }
 
     /// Stores a metadata value of a task (`goal-state-override`, ...). The
     /// task's TaskInfo must be stored.
-    pub async fn store_task_metadata(&self, name: &str, key: &str, value: impl Into<Bytes>) -> Result<()> {
+    pub async fn store_task_metadata(
+        &self,
+        name: &str,
+        key: &str,
+        value: impl Into<Bytes>,
+    ) -> Result<()> {
         path::validate_segment(name)?;
         path::validate_segment(key)?;
         let mut txn = Txn::new();
@@ -261,7 +300,9 @@ impl<P: Persister> StateStore<P> {
     pub async fn fetch_task_metadata(&self, name: &str, key: &str) -> Result<Option<Bytes>> {
         path::validate_segment(name)?;
         path::validate_segment(key)?;
-        self.persister.get(&format!("{}/{key}", task_node(name, METADATA))).await
+        self.persister
+            .get(&format!("{}/{key}", task_node(name, METADATA)))
+            .await
     }
 
     // --- properties ---
@@ -269,7 +310,9 @@ impl<P: Persister> StateStore<P> {
     /// Stores a property (at most 1 MB).
     pub async fn store_property(&self, key: &str, value: impl Into<Bytes>) -> Result<()> {
         path::validate_segment(key)?;
-        self.persister.set(&path::join(PROPERTIES_NODE, key), value.into()).await
+        self.persister
+            .set(&path::join(PROPERTIES_NODE, key), value.into())
+            .await
     }
 
     /// A property's value.
@@ -286,7 +329,9 @@ impl<P: Persister> StateStore<P> {
     /// Removes a property (missing is fine).
     pub async fn clear_property(&self, key: &str) -> Result<()> {
         path::validate_segment(key)?;
-        self.persister.delete_recursive(&path::join(PROPERTIES_NODE, key)).await
+        self.persister
+            .delete_recursive(&path::join(PROPERTIES_NODE, key))
+            .await
     }
 
     // --- uninstall ---
@@ -298,29 +343,50 @@ impl<P: Persister> StateStore<P> {
 
     // --- helpers ---
 
-    async fn fetch_proto<M: Message + Default>(&self, node: &str, what: &'static str) -> Result<Option<M>> {
+    async fn fetch_proto<M: Message + Default>(
+        &self,
+        node: &str,
+        what: &'static str,
+    ) -> Result<Option<M>> {
         match self.persister.get(node).await? {
             Some(bytes) => Ok(Some(self.decode(node, what, &bytes)?)),
             None => Ok(None),
         }
     }
 
-    fn decode<M: Message + Default>(&self, node: &str, what: &'static str, bytes: &[u8]) -> Result<M> {
+    fn decode<M: Message + Default>(
+        &self,
+        node: &str,
+        what: &'static str,
+        bytes: &[u8],
+    ) -> Result<M> {
         if bytes.len() > MAX_VALUE_BYTES {
-            return Err(self.decode_err(node, what, format!("{} bytes is over the limit", bytes.len())));
+            return Err(self.decode_err(
+                node,
+                what,
+                format!("{} bytes is over the limit", bytes.len()),
+            ));
         }
         M::decode(bytes).map_err(|e| self.decode_err(node, what, e))
     }
 
     fn check_name(&self, node: &str, name: &str, info: &TaskInfo) -> Result<()> {
         if info.name != name {
-            return Err(self.decode_err(node, "TaskInfo", format!("it names task {:?}", info.name)));
+            return Err(self.decode_err(
+                node,
+                "TaskInfo",
+                format!("it names task {:?}", info.name),
+            ));
         }
         Ok(())
     }
 
     fn decode_err(&self, node: &str, what: &'static str, reason: impl ToString) -> Error {
-        Error::Decode { path: self.persister.location(node), what, reason: reason.to_string() }
+        Error::Decode {
+            path: self.persister.location(node),
+            what,
+            reason: reason.to_string(),
+        }
     }
 }
 

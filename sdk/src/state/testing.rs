@@ -51,7 +51,11 @@ impl TestZooKeeper {
         if let Ok(connect) = std::env::var(ZK_ENV)
             && !connect.trim().is_empty()
         {
-            return Ok(Some(TestZooKeeper { connect: connect.trim().to_owned(), watchdog: None, dir: None }));
+            return Ok(Some(TestZooKeeper {
+                connect: connect.trim().to_owned(),
+                watchdog: None,
+                dir: None,
+            }));
         }
         if !Path::new(ZK_JAR).exists() || Command::new("java").arg("-version").output().is_err() {
             return Ok(None);
@@ -101,7 +105,11 @@ stop
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()?;
-        let zk = TestZooKeeper { connect: format!("127.0.0.1:{port}"), watchdog: Some(watchdog), dir: Some(dir) };
+        let zk = TestZooKeeper {
+            connect: format!("127.0.0.1:{port}"),
+            watchdog: Some(watchdog),
+            dir: Some(dir),
+        };
         let deadline = Instant::now() + START_TIMEOUT;
         while Instant::now() < deadline {
             if serving(&zk.connect) {
@@ -109,9 +117,15 @@ stop
             }
             std::thread::sleep(Duration::from_millis(200));
         }
-        let log = zk.dir.as_ref().and_then(|d| std::fs::read_to_string(d.join("log")).ok()).unwrap_or_default();
+        let log = zk
+            .dir
+            .as_ref()
+            .and_then(|d| std::fs::read_to_string(d.join("log")).ok())
+            .unwrap_or_default();
         let tail: Vec<&str> = log.lines().rev().take(5).collect();
-        Err(io::Error::other(format!("ZooKeeper did not answer ruok within {START_TIMEOUT:?}: {tail:?}")))
+        Err(io::Error::other(format!(
+            "ZooKeeper did not answer ruok within {START_TIMEOUT:?}: {tail:?}"
+        )))
     }
 
     /// `host:port` of the server.
@@ -128,7 +142,10 @@ stop
 impl Drop for TestZooKeeper {
     fn drop(&mut self) {
         if let Some(mut watchdog) = self.watchdog.take() {
-            let _ = Command::new("kill").arg("-TERM").arg(watchdog.id().to_string()).status();
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(watchdog.id().to_string())
+                .status();
             let _ = watchdog.wait();
         }
         if let Some(dir) = self.dir.take() {
@@ -140,13 +157,18 @@ impl Drop for TestZooKeeper {
 /// True once the server answers `ruok` and `srvr` says it serves requests
 /// (`ruok` alone answers while the server is still starting).
 fn serving(connect: &str) -> bool {
-    four_letter(connect, b"ruok").contains("imok") && four_letter(connect, b"srvr").contains("Mode:")
+    four_letter(connect, b"ruok").contains("imok")
+        && four_letter(connect, b"srvr").contains("Mode:")
 }
 
 fn four_letter(connect: &str, word: &[u8]) -> String {
     let mut answer = String::new();
-    let Ok(addr) = connect.parse() else { return answer };
-    let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_secs(1)) else { return answer };
+    let Ok(addr) = connect.parse() else {
+        return answer;
+    };
+    let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_secs(1)) else {
+        return answer;
+    };
     let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
     if stream.write_all(word).is_ok() {
         let _ = stream.read_to_string(&mut answer);

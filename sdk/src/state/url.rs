@@ -34,7 +34,10 @@ impl FromStr for BackendConfig {
     type Err = Error;
 
     fn from_str(input: &str) -> Result<Self, Error> {
-        let fail = |reason: &str| Error::ParseStateUrl { input: input.to_owned(), reason: reason.to_owned() };
+        let fail = |reason: &str| Error::ParseStateUrl {
+            input: input.to_owned(),
+            reason: reason.to_owned(),
+        };
         let s = input.trim();
         if s == "memory" || s == "memory:" {
             return Ok(BackendConfig::Memory);
@@ -44,7 +47,9 @@ impl FromStr for BackendConfig {
             if dir.is_empty() {
                 return Err(fail("the directory is missing (file:DIR)"));
             }
-            return Ok(BackendConfig::File { dir: PathBuf::from(dir) });
+            return Ok(BackendConfig::File {
+                dir: PathBuf::from(dir),
+            });
         }
         if let Some(rest) = s.strip_prefix("zk://") {
             let (hosts, root) = match rest.find('/') {
@@ -62,7 +67,10 @@ impl FromStr for BackendConfig {
                 Error::InvalidPath { reason, .. } => fail(reason),
                 other => fail(&other.to_string()),
             })?;
-            return Ok(BackendConfig::Zk { connect: connect.join(","), root });
+            return Ok(BackendConfig::Zk {
+                connect: connect.join(","),
+                root,
+            });
         }
         match s.split_once(':') {
             Some((scheme, _)) => Err(fail(&format!("unknown scheme `{scheme}`"))),
@@ -94,13 +102,20 @@ fn parse_host(host: &str) -> Result<String, String> {
     if name.is_empty() {
         return Err(format!("host `{host}` has no name"));
     }
-    if name.chars().any(|c| c.is_whitespace() || c == '@' || c == '?' || c == '#') {
+    if name
+        .chars()
+        .any(|c| c.is_whitespace() || c == '@' || c == '?' || c == '#')
+    {
         return Err(format!("host `{host}` is not a host name"));
     }
     let port = match port {
         None => DEFAULT_ZK_PORT,
         Some(p) => match p.parse::<u16>() {
-            Ok(0) | Err(_) => return Err(format!("port `{p}` of host `{host}` is not a port number (1-65535)")),
+            Ok(0) | Err(_) => {
+                return Err(format!(
+                    "port `{p}` of host `{host}` is not a port number (1-65535)"
+                ));
+            }
             Ok(p) => p,
         },
     };
@@ -129,14 +144,30 @@ mod tests {
     fn parses_the_three_forms() {
         assert_eq!(
             parse("zk://127.0.0.1:2181/dcos-service-hello").unwrap(),
-            BackendConfig::Zk { connect: "127.0.0.1:2181".into(), root: "/dcos-service-hello".into() }
+            BackendConfig::Zk {
+                connect: "127.0.0.1:2181".into(),
+                root: "/dcos-service-hello".into()
+            }
         );
         assert_eq!(
             parse("zk://a,b:2182/x/y/").unwrap(),
-            BackendConfig::Zk { connect: "a:2181,b:2182".into(), root: "/x/y".into() }
+            BackendConfig::Zk {
+                connect: "a:2181,b:2182".into(),
+                root: "/x/y".into()
+            }
         );
-        assert_eq!(parse("file:/var/lib/plinth").unwrap(), BackendConfig::File { dir: "/var/lib/plinth".into() });
-        assert_eq!(parse("file://state").unwrap(), BackendConfig::File { dir: "state".into() });
+        assert_eq!(
+            parse("file:/var/lib/plinth").unwrap(),
+            BackendConfig::File {
+                dir: "/var/lib/plinth".into()
+            }
+        );
+        assert_eq!(
+            parse("file://state").unwrap(),
+            BackendConfig::File {
+                dir: "state".into()
+            }
+        );
         assert_eq!(parse("memory").unwrap(), BackendConfig::Memory);
         for s in ["zk://h:1/r", "file:/d", "memory"] {
             assert_eq!(parse(s).unwrap().to_string(), s);

@@ -105,16 +105,31 @@ struct ZkInner {
 /// One planned operation of a `multi`.
 #[derive(Debug)]
 enum Op {
-    Check { path: String, fence: bool },
-    Create { path: String, data: Bytes },
-    SetData { path: String, data: Bytes, version: i32 },
-    Delete { path: String },
+    Check {
+        path: String,
+        fence: bool,
+    },
+    Create {
+        path: String,
+        data: Bytes,
+    },
+    SetData {
+        path: String,
+        data: Bytes,
+        version: i32,
+    },
+    Delete {
+        path: String,
+    },
 }
 
 impl Op {
     fn path(&self) -> &str {
         match self {
-            Op::Check { path, .. } | Op::Create { path, .. } | Op::SetData { path, .. } | Op::Delete { path } => path,
+            Op::Check { path, .. }
+            | Op::Create { path, .. }
+            | Op::SetData { path, .. }
+            | Op::Delete { path } => path,
         }
     }
 
@@ -146,12 +161,30 @@ impl ZkPersister {
             .with_fail_eagerly()
             .connect(&config.connect);
         let client = match timeout(config.connect_timeout, connecting).await {
-            Err(_) => return Err(Error::Timeout { op: "connect", path: location, after: config.connect_timeout }),
-            Ok(Err(e)) => return Err(Error::Connect { location, source: BackendError::Zk(e) }),
+            Err(_) => {
+                return Err(Error::Timeout {
+                    op: "connect",
+                    path: location,
+                    after: config.connect_timeout,
+                });
+            }
+            Ok(Err(e)) => {
+                return Err(Error::Connect {
+                    location,
+                    source: BackendError::Zk(e),
+                });
+            }
             Ok(Ok(client)) => client,
         };
         tracing::debug!(zk = %location, session = ?client.session_id(), "ZooKeeper session established");
-        Ok(ZkPersister { inner: Arc::new(ZkInner { client, config, root, fence: Mutex::new(None) }) })
+        Ok(ZkPersister {
+            inner: Arc::new(ZkInner {
+                client,
+                config,
+                root,
+                fence: Mutex::new(None),
+            }),
+        })
     }
 
     /// The settings this persister was opened with.
@@ -186,7 +219,12 @@ impl ZkPersister {
                         after: inner.config.connect_timeout,
                     })
                 }
-                Ok(Err(e)) => last = Some(Error::Connect { location: location.clone(), source: BackendError::Zk(e) }),
+                Ok(Err(e)) => {
+                    last = Some(Error::Connect {
+                        location: location.clone(),
+                        source: BackendError::Zk(e),
+                    })
+                }
                 Ok(Ok(other)) => drop(other),
             }
             let ended = async {
@@ -194,7 +232,10 @@ impl ZkPersister {
                     watcher.changed().await;
                 }
             };
-            if timeout(inner.config.session_timeout * 2, ended).await.is_ok() {
+            if timeout(inner.config.session_timeout * 2, ended)
+                .await
+                .is_ok()
+            {
                 return Ok(());
             }
         }
@@ -206,11 +247,19 @@ impl ZkPersister {
     }
 
     fn fence(&self) -> Option<String> {
-        self.inner.fence.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.inner
+            .fence
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     fn zk_path(&self, rel: &str) -> String {
-        if rel.is_empty() { self.inner.root.clone() } else { format!("{}/{rel}", self.inner.root) }
+        if rel.is_empty() {
+            self.inner.root.clone()
+        } else {
+            format!("{}/{rel}", self.inner.root)
+        }
     }
 
     /// Runs one ZooKeeper call under the op timeout; maps terminal session
@@ -225,9 +274,15 @@ impl ZkPersister {
     }
 
     async fn stat(&self, path: &str) -> Result<Option<zk::Stat>> {
-        match self.call("stat", path, self.inner.client.check_stat(path)).await? {
+        match self
+            .call("stat", path, self.inner.client.check_stat(path))
+            .await?
+        {
             Ok(stat) => Ok(stat),
-            Err(e) => Err(Error::Get { path: path.to_owned(), source: e.into() }),
+            Err(e) => Err(Error::Get {
+                path: path.to_owned(),
+                source: e.into(),
+            }),
         }
     }
 
@@ -242,13 +297,22 @@ impl ZkPersister {
         while !level.is_empty() {
             let listed: Vec<Result<Vec<String>>> = stream::iter(level.clone())
                 .map(|parent: String| async move {
-                    match self.call("list", &parent, self.inner.client.list_children(&parent)).await? {
+                    match self
+                        .call("list", &parent, self.inner.client.list_children(&parent))
+                        .await?
+                    {
                         Ok(mut children) => {
                             children.sort();
-                            Ok(children.into_iter().map(|c| format!("{parent}/{c}")).collect())
+                            Ok(children
+                                .into_iter()
+                                .map(|c| format!("{parent}/{c}"))
+                                .collect())
                         }
                         Err(zk::Error::NoNode) => Ok(Vec::new()),
-                        Err(e) => Err(Error::GetChildren { path: parent, source: e.into() }),
+                        Err(e) => Err(Error::GetChildren {
+                            path: parent,
+                            source: e.into(),
+                        }),
                     }
                 })
                 .buffered(READS_IN_FLIGHT * 4)
@@ -276,10 +340,16 @@ impl ZkPersister {
     async fn plan(&self, txn: &PreparedTxn, fence: Option<&str>) -> Result<Vec<Op>> {
         let mut ops = Vec::new();
         if let Some(fence) = fence {
-            ops.push(Op::Check { path: fence.to_owned(), fence: true });
+            ops.push(Op::Check {
+                path: fence.to_owned(),
+                fence: true,
+            });
         }
         for check in &txn.checks {
-            ops.push(Op::Check { path: self.zk_path(check), fence: false });
+            ops.push(Op::Check {
+                path: self.zk_path(check),
+                fence: false,
+            });
         }
         let mut deleted = BTreeSet::new();
         for delete in &txn.deletes {
@@ -300,8 +370,11 @@ impl ZkPersister {
             }
             wanted.insert(full);
         }
-        let stats: Vec<Result<Option<zk::Stat>>> =
-            stream::iter(wanted.iter().cloned()).map(|p: String| async move { self.stat(&p).await }).buffered(256).collect().await;
+        let stats: Vec<Result<Option<zk::Stat>>> = stream::iter(wanted.iter().cloned())
+            .map(|p: String| async move { self.stat(&p).await })
+            .buffered(256)
+            .collect()
+            .await;
         let mut existing = BTreeMap::new();
         for (p, stat) in wanted.iter().zip(stats) {
             if let Some(stat) = stat?
@@ -315,14 +388,24 @@ impl ZkPersister {
             let full = self.zk_path(key);
             for ancestor in path::ancestors(&full).filter(|a| !a.is_empty()) {
                 if !existing.contains_key(ancestor) && created.insert(ancestor.to_owned()) {
-                    ops.push(Op::Create { path: ancestor.to_owned(), data: Bytes::new() });
+                    ops.push(Op::Create {
+                        path: ancestor.to_owned(),
+                        data: Bytes::new(),
+                    });
                 }
             }
             match existing.get(full.as_str()) {
-                Some(&version) => ops.push(Op::SetData { path: full, data: data.clone(), version }),
+                Some(&version) => ops.push(Op::SetData {
+                    path: full,
+                    data: data.clone(),
+                    version,
+                }),
                 None => {
                     created.insert(full.clone());
-                    ops.push(Op::Create { path: full, data: data.clone() });
+                    ops.push(Op::Create {
+                        path: full,
+                        data: data.clone(),
+                    });
                 }
             }
         }
@@ -331,10 +414,18 @@ impl ZkPersister {
 
     /// Sends `ops` as one `multi`.
     async fn send(&self, ops: &[Op]) -> Result<Attempt> {
-        let first = ops.first().map(|op| op.path().to_owned()).unwrap_or_else(|| self.inner.root.clone());
+        let first = ops
+            .first()
+            .map(|op| op.path().to_owned())
+            .unwrap_or_else(|| self.inner.root.clone());
         let bytes: usize = ops.iter().map(Op::bytes).sum();
         if bytes > MAX_TXN_BYTES {
-            return Err(Error::TooLarge { path: first, what: "transaction", bytes, limit: MAX_TXN_BYTES });
+            return Err(Error::TooLarge {
+                path: first,
+                what: "transaction",
+                bytes,
+                limit: MAX_TXN_BYTES,
+            });
         }
         let create = zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all());
         let mut writer = self.inner.client.new_multi_writer();
@@ -342,36 +433,64 @@ impl ZkPersister {
             let added = match op {
                 Op::Check { path, .. } => writer.add_check_version(path, -1),
                 Op::Create { path, data } => writer.add_create(path, data, &create),
-                Op::SetData { path, data, version } => writer.add_set_data(path, data, Some(*version)),
+                Op::SetData {
+                    path,
+                    data,
+                    version,
+                } => writer.add_set_data(path, data, Some(*version)),
                 Op::Delete { path } => writer.add_delete(path, None),
             };
-            added.map_err(|e| Error::Commit { path: op.path().to_owned(), source: e.into() })?;
+            added.map_err(|e| Error::Commit {
+                path: op.path().to_owned(),
+                source: e.into(),
+            })?;
         }
         let after = self.inner.config.op_timeout;
         match timeout(after, writer.commit()).await {
-            Err(_) => Err(Error::Timeout { op: "commit", path: first, after }),
+            Err(_) => Err(Error::Timeout {
+                op: "commit",
+                path: first,
+                after,
+            }),
             Ok(Ok(_)) => Ok(Attempt::Done),
             Ok(Err(zk::MultiWriteError::RequestFailed { source })) => {
                 if is_terminal(&source) {
-                    Err(Error::SessionExpired { op: "commit", path: first })
+                    Err(Error::SessionExpired {
+                        op: "commit",
+                        path: first,
+                    })
                 } else {
-                    Err(Error::Commit { path: first, source: source.into() })
+                    Err(Error::Commit {
+                        path: first,
+                        source: source.into(),
+                    })
                 }
             }
             Ok(Err(zk::MultiWriteError::OperationFailed { index, source })) => {
                 let Some(op) = ops.get(index) else {
-                    return Err(Error::Commit { path: first, source: source.into() });
+                    return Err(Error::Commit {
+                        path: first,
+                        source: source.into(),
+                    });
                 };
                 let path = op.path().to_owned();
                 match (op, &source) {
                     (_, e) if is_terminal(e) => Err(Error::SessionExpired { op: "commit", path }),
                     (Op::Check { fence: true, .. }, _) => Err(Error::NotLeader { path }),
-                    (Op::Check { fence: false, .. }, zk::Error::NoNode) => Err(Error::PreconditionFailed { path }),
+                    (Op::Check { fence: false, .. }, zk::Error::NoNode) => {
+                        Err(Error::PreconditionFailed { path })
+                    }
                     (
                         Op::Create { .. } | Op::SetData { .. } | Op::Delete { .. },
-                        zk::Error::NodeExists | zk::Error::NoNode | zk::Error::NotEmpty | zk::Error::BadVersion,
+                        zk::Error::NodeExists
+                        | zk::Error::NoNode
+                        | zk::Error::NotEmpty
+                        | zk::Error::BadVersion,
                     ) => Ok(Attempt::Conflict(path, source)),
-                    _ => Err(Error::Commit { path, source: source.into() }),
+                    _ => Err(Error::Commit {
+                        path,
+                        source: source.into(),
+                    }),
                 }
             }
         }
@@ -380,52 +499,77 @@ impl ZkPersister {
 
 impl Persister for ZkPersister {
     async fn get(&self, path: &str) -> Result<Option<Bytes>> {
-        let p = self.zk_path(&normalize_or_root(path)?);
+        let p = self.zk_path(&path::normalize_or_root(path)?);
         match self.call("get", &p, self.inner.client.get_data(&p)).await? {
             Ok((data, _)) => Ok(Some(Bytes::from(data))),
             Err(zk::Error::NoNode) => Ok(None),
-            Err(e) => Err(Error::Get { path: p, source: e.into() }),
+            Err(e) => Err(Error::Get {
+                path: p,
+                source: e.into(),
+            }),
         }
     }
 
     async fn get_many(&self, paths: &[String]) -> Result<BTreeMap<String, Option<Bytes>>> {
-        let full = paths.iter().map(|p| Ok(self.zk_path(&path::normalize(p)?))).collect::<Result<Vec<_>>>()?;
+        let full = paths
+            .iter()
+            .map(|p| Ok(self.zk_path(&path::normalize(p)?)))
+            .collect::<Result<Vec<_>>>()?;
         let client = &self.inner.client;
         let after = self.inner.config.op_timeout;
-        let batches: Vec<Result<Vec<Option<Bytes>>>> = stream::iter(full.chunks(READ_BATCH).map(<[String]>::to_vec).collect::<Vec<_>>())
-            .map(|chunk: Vec<String>| async move {
-                let first = chunk.first().cloned().unwrap_or_default();
-                let mut reader = client.new_multi_reader();
-                for p in &chunk {
-                    reader.add_get_data(p).map_err(|e| Error::Get { path: p.clone(), source: e.into() })?;
-                }
-                let results = match call(after, "get", &first, reader.commit()).await? {
-                    Ok(results) => results,
-                    Err(e) => return Err(Error::Get { path: first, source: e.into() }),
-                };
-                if results.len() != chunk.len() {
+        let batches: Vec<Result<Vec<Option<Bytes>>>> = stream::iter(
+            full.chunks(READ_BATCH)
+                .map(<[String]>::to_vec)
+                .collect::<Vec<_>>(),
+        )
+        .map(|chunk: Vec<String>| async move {
+            let first = chunk.first().cloned().unwrap_or_default();
+            let mut reader = client.new_multi_reader();
+            for p in &chunk {
+                reader.add_get_data(p).map_err(|e| Error::Get {
+                    path: p.clone(),
+                    source: e.into(),
+                })?;
+            }
+            let results = match call(after, "get", &first, reader.commit()).await? {
+                Ok(results) => results,
+                Err(e) => {
                     return Err(Error::Get {
                         path: first,
-                        source: zk::Error::UnexpectedError("multi read returned a wrong count".into()).into(),
+                        source: e.into(),
                     });
                 }
-                chunk
-                    .iter()
-                    .zip(results)
-                    .map(|(p, result)| match result {
-                        zk::MultiReadResult::Data { data, .. } => Ok(Some(Bytes::from(data))),
-                        zk::MultiReadResult::Error { err: zk::Error::NoNode } => Ok(None),
-                        zk::MultiReadResult::Error { err } => Err(Error::Get { path: p.clone(), source: err.into() }),
-                        _ => Err(Error::Get {
-                            path: p.clone(),
-                            source: zk::Error::UnexpectedError("unexpected multi read result".into()).into(),
-                        }),
-                    })
-                    .collect()
-            })
-            .buffered(READS_IN_FLIGHT)
-            .collect()
-            .await;
+            };
+            if results.len() != chunk.len() {
+                return Err(Error::Get {
+                    path: first,
+                    source: zk::Error::UnexpectedError("multi read returned a wrong count".into())
+                        .into(),
+                });
+            }
+            chunk
+                .iter()
+                .zip(results)
+                .map(|(p, result)| match result {
+                    zk::MultiReadResult::Data { data, .. } => Ok(Some(Bytes::from(data))),
+                    zk::MultiReadResult::Error {
+                        err: zk::Error::NoNode,
+                    } => Ok(None),
+                    zk::MultiReadResult::Error { err } => Err(Error::Get {
+                        path: p.clone(),
+                        source: err.into(),
+                    }),
+                    _ => Err(Error::Get {
+                        path: p.clone(),
+                        source: zk::Error::UnexpectedError("unexpected multi read result".into())
+                            .into(),
+                    }),
+                })
+                .collect()
+        })
+        .buffered(READS_IN_FLIGHT)
+        .collect()
+        .await;
         let mut out = BTreeMap::new();
         let mut names = paths.iter();
         for batch in batches {
@@ -439,14 +583,20 @@ impl Persister for ZkPersister {
     }
 
     async fn get_children(&self, path: &str) -> Result<Vec<String>> {
-        let p = self.zk_path(&normalize_or_root(path)?);
-        match self.call("list", &p, self.inner.client.list_children(&p)).await? {
+        let p = self.zk_path(&path::normalize_or_root(path)?);
+        match self
+            .call("list", &p, self.inner.client.list_children(&p))
+            .await?
+        {
             Ok(mut children) => {
                 children.sort();
                 Ok(children)
             }
             Err(zk::Error::NoNode) => Ok(Vec::new()),
-            Err(e) => Err(Error::GetChildren { path: p, source: e.into() }),
+            Err(e) => Err(Error::GetChildren {
+                path: p,
+                source: e.into(),
+            }),
         }
     }
 
@@ -467,8 +617,12 @@ impl Persister for ZkPersister {
                 }
             }
         }
-        let (path, e) = last.unwrap_or_else(|| (self.inner.root.clone(), zk::Error::RuntimeInconsistent));
-        Err(Error::Commit { path, source: e.into() })
+        let (path, e) =
+            last.unwrap_or_else(|| (self.inner.root.clone(), zk::Error::RuntimeInconsistent));
+        Err(Error::Commit {
+            path,
+            source: e.into(),
+        })
     }
 
     async fn delete_root(&self) -> Result<()> {
@@ -482,9 +636,16 @@ impl Persister for ZkPersister {
             }
             // Deepest first; the lock subtree and the root last, so a
             // leader keeps its lock until the final transaction.
-            let (lock_nodes, others): (Vec<String>, Vec<String>) =
-                nodes.into_iter().rev().filter(|n| *n != root).partition(|n| path::is_within(n, &lock_dir));
-            let order: Vec<String> = others.into_iter().chain(lock_nodes).chain([root.clone()]).collect();
+            let (lock_nodes, others): (Vec<String>, Vec<String>) = nodes
+                .into_iter()
+                .rev()
+                .filter(|n| *n != root)
+                .partition(|n| path::is_within(n, &lock_dir));
+            let order: Vec<String> = others
+                .into_iter()
+                .chain(lock_nodes)
+                .chain([root.clone()])
+                .collect();
             let fence = self.fence();
             let mut conflict = false;
             let mut batch: Vec<Op> = Vec::new();
@@ -497,7 +658,10 @@ impl Persister for ZkPersister {
                 if last_node || batch.len() >= DELETE_BATCH || bytes > MAX_TXN_BYTES / 2 {
                     let mut ops = Vec::with_capacity(batch.len() + 1);
                     if let Some(fence) = &fence {
-                        ops.push(Op::Check { path: fence.clone(), fence: true });
+                        ops.push(Op::Check {
+                            path: fence.clone(),
+                            fence: true,
+                        });
                     }
                     ops.append(&mut batch);
                     bytes = 0;
@@ -508,7 +672,9 @@ impl Persister for ZkPersister {
                             conflict = true;
                             break;
                         }
-                        Err(Error::Commit { path, source }) => return Err(Error::Delete { path, source }),
+                        Err(Error::Commit { path, source }) => {
+                            return Err(Error::Delete { path, source });
+                        }
                         Err(e) => return Err(e),
                     }
                 }
@@ -518,7 +684,10 @@ impl Persister for ZkPersister {
             }
         }
         let (path, e) = last.unwrap_or_else(|| (root.clone(), zk::Error::RuntimeInconsistent));
-        Err(Error::Delete { path, source: e.into() })
+        Err(Error::Delete {
+            path,
+            source: e.into(),
+        })
     }
 
     async fn leader_lock(&self) -> Result<LeaderLock> {
@@ -526,16 +695,27 @@ impl Persister for ZkPersister {
         let dir = format!("{}/{LOCK_NODE}", inner.root);
         let zk_err = |e: zk::Error| {
             if is_terminal(&e) {
-                Error::SessionExpired { op: "lock", path: dir.clone() }
+                Error::SessionExpired {
+                    op: "lock",
+                    path: dir.clone(),
+                }
             } else {
-                Error::Lock { path: dir.clone(), source: e.into() }
+                Error::Lock {
+                    path: dir.clone(),
+                    source: e.into(),
+                }
             }
         };
         let prefix = zk::LockPrefix::new_curator(&dir, "lock-").map_err(zk_err)?;
         let options = zk::LockOptions::new(zk::Acls::anyone_all())
             .with_ancestor_options(zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all()))
             .map_err(zk_err)?;
-        let lock = inner.client.lock(prefix, b"", options).await.map_err(zk_err)?.into_owned();
+        let lock = inner
+            .client
+            .lock(prefix, b"", options)
+            .await
+            .map_err(zk_err)?
+            .into_owned();
         let node = lock.lock_path().to_owned();
         *inner.fence.lock().unwrap_or_else(|p| p.into_inner()) = Some(node.clone());
         tracing::info!(lock = %node, "acquired the leader lock");
@@ -583,7 +763,7 @@ async fn hold_lock(
             s = state.changed() => match s {
                 zk::SessionState::Expired => break LeadershipLost::SessionExpired,
                 zk::SessionState::Closed | zk::SessionState::AuthFailed => break LeadershipLost::SessionClosed,
-                zk::SessionState::Disconnected => {
+                zk::SessionState::Disconnected | zk::SessionState::ConnectedReadOnly => {
                     disconnected_since.get_or_insert_with(Instant::now);
                 }
                 _ => disconnected_since = None,
@@ -637,36 +817,54 @@ async fn call<T>(
     fut: impl Future<Output = ZkResult<T>>,
 ) -> Result<ZkResult<T>> {
     match timeout(after, fut).await {
-        Err(_) => Err(Error::Timeout { op, path: path.to_owned(), after }),
-        Ok(Err(e)) if is_terminal(&e) => Err(Error::SessionExpired { op, path: path.to_owned() }),
+        Err(_) => Err(Error::Timeout {
+            op,
+            path: path.to_owned(),
+            after,
+        }),
+        Ok(Err(e)) if is_terminal(&e) => Err(Error::SessionExpired {
+            op,
+            path: path.to_owned(),
+        }),
         Ok(result) => Ok(result),
     }
 }
 
 fn is_terminal(e: &zk::Error) -> bool {
-    matches!(e, zk::Error::SessionExpired | zk::Error::SessionMoved | zk::Error::ClientClosed | zk::Error::AuthFailed)
+    matches!(
+        e,
+        zk::Error::SessionExpired
+            | zk::Error::SessionMoved
+            | zk::Error::ClientClosed
+            | zk::Error::AuthFailed
+    )
 }
 
 fn is_terminal_state(s: zk::SessionState) -> bool {
-    matches!(s, zk::SessionState::Expired | zk::SessionState::Closed | zk::SessionState::AuthFailed)
-}
-
-fn normalize_or_root(path: &str) -> Result<String> {
-    if path.trim_matches('/').is_empty() { Ok(String::new()) } else { path::normalize(path) }
+    matches!(
+        s,
+        zk::SessionState::Expired | zk::SessionState::Closed | zk::SessionState::AuthFailed
+    )
 }
 
 /// Validates an absolute root: `/a/b` (a trailing `/` is dropped; `/` alone
 /// is refused, so an uninstall can never delete the whole ZooKeeper tree).
 pub(crate) fn normalize_root(root: &str) -> Result<String> {
     if !root.starts_with('/') {
-        return Err(Error::InvalidPath { path: root.to_owned(), reason: "the ZooKeeper root must start with `/`" });
+        return Err(Error::InvalidPath {
+            path: root.to_owned(),
+            reason: "the ZooKeeper root must start with `/`",
+        });
     }
     let inner = path::normalize(root).map_err(|_| Error::InvalidPath {
         path: root.to_owned(),
         reason: "the ZooKeeper root must be a valid path other than `/`",
     })?;
     if inner == "zookeeper" || inner.starts_with("zookeeper/") {
-        return Err(Error::InvalidPath { path: root.to_owned(), reason: "`/zookeeper` is reserved by ZooKeeper" });
+        return Err(Error::InvalidPath {
+            path: root.to_owned(),
+            reason: "`/zookeeper` is reserved by ZooKeeper",
+        });
     }
     Ok(format!("/{inner}"))
 }

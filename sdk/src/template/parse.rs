@@ -297,6 +297,15 @@ impl Parser {
             }
             only_ws = only_ws && (c == ' ' || c == '\t');
             out.push(c, self.line);
+            // Copy the rest of a run of plain text in one go.
+            while let Some(&d) = self.chars.get(self.pos) {
+                if d == '\r' || d == '\n' || self.sm.first() == Some(&d) {
+                    break;
+                }
+                only_ws = only_ws && (d == ' ' || d == '\t');
+                out.text.push(d);
+                self.pos += 1;
+            }
         }
         out.flush(&mut nodes);
         match tag {

@@ -38,7 +38,13 @@ impl ProcessAgents {
     pub fn new(work_dir: PathBuf) -> (Self, mpsc::Receiver<ProcessUpdate>) {
         let (tx, rx) = mpsc::channel(UPDATE_BUFFER);
         let runtime = ProcessRuntime::new(work_dir, tx.clone());
-        (Self { runtime, updates: tx }, rx)
+        (
+            Self {
+                runtime,
+                updates: tx,
+            },
+            rx,
+        )
     }
 
     /// The runtime (for volume paths and the like).
@@ -72,7 +78,11 @@ impl ProcessAgents {
             if let Err(error) = launching.await {
                 tracing::info!(task = %task_id, %error, "process launch failed");
                 // Bounded wait: the master drains this channel continuously.
-                let _ = tokio::time::timeout(std::time::Duration::from_secs(10), updates.send(error.to_update(&task_id))).await;
+                let _ = tokio::time::timeout(
+                    std::time::Duration::from_secs(10),
+                    updates.send(error.to_update(&task_id)),
+                )
+                .await;
             }
         });
     }
@@ -108,7 +118,7 @@ pub fn report_of(update: &ProcessUpdate) -> AgentReport {
         message: update.message.clone(),
         reason: update.reason,
         healthy: update.healthy,
-        check_status: update.check_status.clone(),
+        check_status: update.check_status,
     }
 }
 

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use plinth_proto::v1::offer::{Operation, operation};
 use plinth_proto::v1::scheduler::{Event, event};
 use plinth_proto::v1::{
-    ExecutorInfo, OfferId, OperationState, OperationStatus, Resource, TaskInfo, TaskState, TaskStatus, TaskId,
-    task_status,
+    ExecutorInfo, OfferId, OperationState, OperationStatus, Resource, TaskId, TaskInfo, TaskState,
+    TaskStatus, task_status,
 };
 
 use super::framework::{Executor, Filter, Task};
@@ -43,7 +43,6 @@ impl Cluster {
         now: Instant,
     ) {
         let (target, offered, error) = self.take_offers(framework_id, offer_ids);
-        self.dirty = true;
         let Some(target) = target.filter(|_| error.is_none()) else {
             let error = error.unwrap_or_else(|| "No offers specified".into());
             self.reject_operations(framework_id, operations, &error, now);
@@ -57,24 +56,29 @@ impl Cluster {
             Some(s) if s.is_finite() && s >= 0.0 => s.min(MAX_REFUSE),
             _ => DEFAULT_REFUSE,
         };
-        if !offered.is_empty() && refuse > 0.0 {
-            if let Some(fw) = self.frameworks.get_mut(framework_id) {
-                let key = (target.agent_id.clone(), target.role.clone());
-                let until = now + Duration::from_secs_f64(refuse);
-                let mut resources = offered.clone();
-                // Filters for the same agent and role accumulate.
-                if let Some(old) = fw.filters.get(&key).filter(|f| f.until > now) {
-                    resources.add_all(&old.resources);
-                }
-                fw.filters.insert(key, Filter { until, resources });
-                self.schedule(until, Timer::FilterExpired);
+        if !offered.is_empty()
+            && refuse > 0.0
+            && let Some(fw) = self.frameworks.get_mut(framework_id)
+        {
+            let key = (target.agent_id.clone(), target.role.clone());
+            let until = now + Duration::from_secs_f64(refuse);
+            let mut resources = offered.clone();
+            // Filters for the same agent and role accumulate.
+            if let Some(old) = fw.filters.get(&key).filter(|f| f.until > now) {
+                resources.add_all(&old.resources);
             }
+            fw.filters.insert(key, Filter { until, resources });
+            self.schedule(until, Timer::FilterExpired);
         }
     }
 
     /// Validates and removes the offers; returns their agent/role, their
     /// resources, and the first validation error.
-    fn take_offers(&mut self, framework_id: &str, offer_ids: &[OfferId]) -> (Option<Target>, Resources, Option<String>) {
+    fn take_offers(
+        &mut self,
+        framework_id: &str,
+        offer_ids: &[OfferId],
+    ) -> (Option<Target>, Resources, Option<String>) {
         let mut error: Option<String> = None;
         let mut seen = std::collections::BTreeSet::new();
         let mut mine = Vec::new();
@@ -88,7 +92,8 @@ impl Cluster {
                     error.get_or_insert_with(|| format!("Offer {} is no longer valid", id.value));
                 }
                 Some(o) if o.framework_id != framework_id => {
-                    error.get_or_insert_with(|| format!("Offer {} has invalid framework", id.value));
+                    error
+                        .get_or_insert_with(|| format!("Offer {} has invalid framework", id.value));
                 }
                 Some(_) => mine.push(id.value.clone()),
             }
@@ -99,11 +104,14 @@ impl Cluster {
         let mut target: Option<Target> = None;
         let mut offered = Resources::new();
         for id in mine {
-            let Some(offer) = self.offers.shift_remove(&id) else { continue };
-            if let Some(agent) = self.agents.get_mut(&offer.agent_id) {
-                if agent.offered.subtract_all(&offer.resources).is_err() {
-                    tracing::error!(offer = %id, "offered resources out of balance");
-                }
+            let Some(offer) = self.offers.shift_remove(&id) else {
+                continue;
+            };
+            self.touch_agent(&offer.agent_id);
+            if let Some(agent) = self.agents.get_mut(&offer.agent_id)
+                && agent.offered.subtract_all(&offer.resources).is_err()
+            {
+                tracing::error!(offer = %id, "offered resources out of balance");
             }
             match &target {
                 None => {
@@ -113,10 +121,14 @@ impl Cluster {
                     });
                 }
                 Some(t) if t.agent_id != offer.agent_id => {
-                    error.get_or_insert_with(|| "Aggregated offers must belong to one single agent".into());
+                    error.get_or_insert_with(|| {
+                        "Aggregated offers must belong to one single agent".into()
+                    });
                 }
                 Some(t) if t.role != offer.role => {
-                    error.get_or_insert_with(|| "Aggregated offers must be allocated to the same role".into());
+                    error.get_or_insert_with(|| {
+                        "Aggregated offers must be allocated to the same role".into()
+                    });
                 }
                 Some(_) => {}
             }
@@ -127,9 +139,21 @@ impl Cluster {
 
     /// Invalid offers: every task is lost (or dropped), every operation with
     /// an id gets OPERATION_ERROR.
-    fn reject_operations(&mut self, framework_id: &str, operations: &[Operation], error: &str, now: Instant) {
-        let Some(fw) = self.frameworks.get(framework_id) else { return };
-        let state = if fw.partition_aware() { TaskState::TaskDropped } else { TaskState::TaskLost };
+    fn reject_operations(
+        &mut self,
+        framework_id: &str,
+        operations: &[Operation],
+        error: &str,
+        now: Instant,
+    ) {
+        let Some(fw) = self.frameworks.get(framework_id) else {
+            return;
+        };
+        let state = if fw.partition_aware() {
+            TaskState::TaskDropped
+        } else {
+            TaskState::TaskLost
+        };
         for op in operations {
             let tasks = operation_tasks(op);
             if tasks.is_empty() {
@@ -187,14 +211,25 @@ impl Cluster {
         self.deliver(framework_id, event);
     }
 
-    fn apply_operation(&mut self, framework_id: &str, target: &Target, op: &Operation, offered: &mut Resources, now: Instant) {
+    fn apply_operation(
+        &mut self,
+        framework_id: &str,
+        target: &Target,
+        op: &Operation,
+        offered: &mut Resources,
+        now: Instant,
+    ) {
         let kind = op
             .r#type
             .and_then(|t| operation::Type::try_from(t).ok())
             .unwrap_or(operation::Type::Unknown);
         match kind {
             operation::Type::Launch => {
-                let tasks = op.launch.as_ref().map(|l| l.task_infos.as_slice()).unwrap_or_default();
+                let tasks = op
+                    .launch
+                    .as_ref()
+                    .map(|l| l.task_infos.as_slice())
+                    .unwrap_or_default();
                 for task in tasks {
                     let result = if op.id.is_some() {
                         Err("The 'id' field is not allowed on LAUNCH operations".to_owned())
@@ -214,11 +249,20 @@ impl Cluster {
                 }
             }
             operation::Type::LaunchGroup => {
-                let Some(group) = &op.launch_group else { return };
+                let Some(group) = &op.launch_group else {
+                    return;
+                };
                 let result = if op.id.is_some() {
                     Err("The 'id' field is not allowed on LAUNCH_GROUP operations".to_owned())
                 } else {
-                    self.launch_group(framework_id, target, &group.executor, &group.task_group.tasks, offered, now)
+                    self.launch_group(
+                        framework_id,
+                        target,
+                        &group.executor,
+                        &group.task_group.tasks,
+                        offered,
+                        now,
+                    )
                 };
                 if let Err(message) = result {
                     for task in &group.task_group.tasks {
@@ -233,7 +277,10 @@ impl Cluster {
                     }
                 }
             }
-            operation::Type::Reserve | operation::Type::Unreserve | operation::Type::Create | operation::Type::Destroy => {
+            operation::Type::Reserve
+            | operation::Type::Unreserve
+            | operation::Type::Create
+            | operation::Type::Destroy => {
                 if op.id.is_some() {
                     self.operation_error(
                         framework_id,
@@ -254,7 +301,11 @@ impl Cluster {
             }
             other => {
                 if op.id.is_some() {
-                    self.operation_error(framework_id, op, &format!("{} is not supported", other.as_str_name()));
+                    self.operation_error(
+                        framework_id,
+                        op,
+                        &format!("{} is not supported", other.as_str_name()),
+                    );
                 }
                 tracing::info!(framework = %framework_id, operation = other.as_str_name(), "ignoring unsupported operation");
             }
@@ -266,13 +317,13 @@ impl Cluster {
     fn incoming(list: &[Resource], role: &str) -> Result<Resources, String> {
         let mut out = Resources::new();
         for r in list {
-            if let Some(alloc) = r.allocation_info.as_ref().and_then(|a| a.role.as_deref()) {
-                if alloc != role {
-                    return Err(format!(
-                        "Resource {} has invalid allocation info: role '{alloc}' but the offers are for '{role}'",
-                        resources::describe(r)
-                    ));
-                }
+            if let Some(alloc) = r.allocation_info.as_ref().and_then(|a| a.role.as_deref())
+                && alloc != role
+            {
+                return Err(format!(
+                    "Resource {} has invalid allocation info: role '{alloc}' but the offers are for '{role}'",
+                    resources::describe(r)
+                ));
             }
             out.add(&resources::upgrade(r)?);
         }
@@ -290,7 +341,14 @@ impl Cluster {
         Ok(())
     }
 
-    fn launch_task(&mut self, framework_id: &str, target: &Target, task: &TaskInfo, offered: &mut Resources, now: Instant) -> Result<(), String> {
+    fn launch_task(
+        &mut self,
+        framework_id: &str,
+        target: &Target,
+        task: &TaskInfo,
+        offered: &mut Resources,
+        now: Instant,
+    ) -> Result<(), String> {
         validation::validate_task_shape(task, &target.agent_id)?;
         self.check_task_id_free(framework_id, &task.task_id)?;
         let needs = Self::incoming(&task.resources, &target.role)?;
@@ -301,7 +359,10 @@ impl Cluster {
         let mut new_executor = None;
         if let Some(executor) = &task.executor {
             let key = (target.agent_id.clone(), executor.executor_id.value.clone());
-            let running = self.frameworks.get(framework_id).and_then(|f| f.executors.get(&key));
+            let running = self
+                .frameworks
+                .get(framework_id)
+                .and_then(|f| f.executors.get(&key));
             match running {
                 Some(existing) if existing.info.command != executor.command => {
                     return Err(format!(
@@ -318,20 +379,33 @@ impl Cluster {
             }
         }
         if !offered.contains(&total) {
-            return Err(format!("Task uses more resources {total} than available {offered}"));
+            return Err(format!(
+                "Task uses more resources {total} than available {offered}"
+            ));
         }
         offered.subtract_all(&total)?;
         let mut info = task.clone();
         info.resources = needs.clone().into_vec();
         if let Some(executor) = &mut info.executor {
-            executor.framework_id.get_or_insert_with(|| plinth_proto::v1::FrameworkId {
-                value: framework_id.to_owned(),
-            });
+            executor
+                .framework_id
+                .get_or_insert_with(|| plinth_proto::v1::FrameworkId {
+                    value: framework_id.to_owned(),
+                });
         }
         let executor_id = task.executor.as_ref().map(|e| e.executor_id.value.clone());
-        self.start_task(framework_id, target, info, needs, executor_id, None, new_executor, now);
+        self.start_task(
+            framework_id,
+            target,
+            info,
+            needs,
+            executor_id,
+            None,
+            new_executor,
+            now,
+        );
         let executor = task.executor.clone();
-        self.order_launch(framework_id, target, &[task.clone()], executor);
+        self.order_launch(framework_id, target, std::slice::from_ref(task), executor);
         Ok(())
     }
 
@@ -355,7 +429,10 @@ impl Cluster {
             validation::validate_group_task(task, executor, &target.agent_id)?;
             self.check_task_id_free(framework_id, &task.task_id)?;
             if !ids.insert(task.task_id.value.clone()) {
-                return Err(format!("Task group has duplicate task ID: {}", task.task_id.value));
+                return Err(format!(
+                    "Task group has duplicate task ID: {}",
+                    task.task_id.value
+                ));
             }
             let needs = Self::incoming(&task.resources, &target.role)?;
             if needs.is_empty() {
@@ -365,7 +442,11 @@ impl Cluster {
             per_task.push(needs);
         }
         let key = (target.agent_id.clone(), executor.executor_id.value.clone());
-        let running = self.frameworks.get(framework_id).and_then(|f| f.executors.get(&key)).is_some();
+        let running = self
+            .frameworks
+            .get(framework_id)
+            .and_then(|f| f.executors.get(&key))
+            .is_some();
         let mut new_executor = None;
         if !running {
             let res = Self::incoming(&executor.resources, &target.role)?;
@@ -373,7 +454,9 @@ impl Cluster {
             new_executor = Some((executor.clone(), res));
         }
         if !offered.contains(&total) {
-            return Err(format!("Task group uses more resources {total} than available {offered}"));
+            return Err(format!(
+                "Task group uses more resources {total} than available {offered}"
+            ));
         }
         offered.subtract_all(&total)?;
         self.next_group += 1;
@@ -412,7 +495,9 @@ impl Cluster {
     ) {
         let task_id = info.task_id.value.clone();
         let mut held = needs.clone();
-        let Some(fw) = self.frameworks.get_mut(framework_id) else { return };
+        let Some(fw) = self.frameworks.get_mut(framework_id) else {
+            return;
+        };
         if let Some(eid) = &executor_id {
             let key = (target.agent_id.clone(), eid.clone());
             if let Some((exec_info, res)) = new_executor {
@@ -468,7 +553,13 @@ impl Cluster {
     }
 
     /// Process mode: hands the launched tasks to the runtime.
-    fn order_launch(&mut self, framework_id: &str, target: &Target, tasks: &[TaskInfo], executor: Option<ExecutorInfo>) {
+    fn order_launch(
+        &mut self,
+        framework_id: &str,
+        target: &Target,
+        tasks: &[TaskInfo],
+        executor: Option<ExecutorInfo>,
+    ) {
         if self.config.mode != AgentMode::Process {
             return;
         }
@@ -482,7 +573,10 @@ impl Cluster {
                         .iter()
                         .filter_map(|r| {
                             let disk = r.disk.as_ref()?;
-                            Some((disk.persistence.as_ref()?.id.clone(), disk.volume.as_ref()?.container_path.clone()))
+                            Some((
+                                disk.persistence.as_ref()?.id.clone(),
+                                disk.volume.as_ref()?.container_path.clone(),
+                            ))
                         })
                         .collect()
                 })
@@ -497,7 +591,13 @@ impl Cluster {
         }
     }
 
-    fn reserve(&mut self, framework_id: &str, target: &Target, op: &Operation, offered: &mut Resources) -> Result<(), String> {
+    fn reserve(
+        &mut self,
+        framework_id: &str,
+        target: &Target,
+        op: &Operation,
+        offered: &mut Resources,
+    ) -> Result<(), String> {
         let Some(reserve) = &op.reserve else {
             return Err("Expecting 'reserve' to be present".into());
         };
@@ -507,12 +607,18 @@ impl Cluster {
         if target.role == "*" {
             return Err("Frameworks of role '*' cannot reserve resources".into());
         }
-        let principal = self.frameworks.get(framework_id).and_then(|f| f.info.principal.clone());
+        let principal = self
+            .frameworks
+            .get(framework_id)
+            .and_then(|f| f.info.principal.clone());
         let wanted = Self::incoming(&reserve.resources, &target.role)?;
         let mut next = offered.clone();
         for r in &wanted {
             let Some(top) = r.reservations.last() else {
-                return Err(format!("Invalid RESERVE: {} is not reserved", resources::describe(r)));
+                return Err(format!(
+                    "Invalid RESERVE: {} is not reserved",
+                    resources::describe(r)
+                ));
             };
             if top.r#type != Some(resources::reservation_type_dynamic()) {
                 return Err("Invalid RESERVE: the new reservation must be DYNAMIC".into());
@@ -524,12 +630,12 @@ impl Cluster {
                     target.role
                 ));
             }
-            if let (Some(want), Some(have)) = (&top.principal, &principal) {
-                if want != have {
-                    return Err(format!(
-                        "Invalid RESERVE: principal '{want}' does not match the framework's principal '{have}'"
-                    ));
-                }
+            if let (Some(want), Some(have)) = (&top.principal, &principal)
+                && want != have
+            {
+                return Err(format!(
+                    "Invalid RESERVE: principal '{want}' does not match the framework's principal '{have}'"
+                ));
             }
             if resources::is_persistent_volume(r) {
                 return Err("Invalid RESERVE: cannot reserve a persistent volume".into());
@@ -540,7 +646,12 @@ impl Cluster {
         self.swap_on_agent(target, offered, next)
     }
 
-    fn unreserve(&mut self, target: &Target, op: &Operation, offered: &mut Resources) -> Result<(), String> {
+    fn unreserve(
+        &mut self,
+        target: &Target,
+        op: &Operation,
+        offered: &mut Resources,
+    ) -> Result<(), String> {
         let Some(unreserve) = &op.unreserve else {
             return Err("Expecting 'unreserve' to be present".into());
         };
@@ -552,10 +663,15 @@ impl Cluster {
                 .last()
                 .is_some_and(|t| t.r#type == Some(resources::reservation_type_dynamic()));
             if !dynamic {
-                return Err(format!("Invalid UNRESERVE: {} is not dynamically reserved", resources::describe(r)));
+                return Err(format!(
+                    "Invalid UNRESERVE: {} is not dynamically reserved",
+                    resources::describe(r)
+                ));
             }
             if resources::is_persistent_volume(r) {
-                return Err("Invalid UNRESERVE: a persistent volume must be destroyed first".into());
+                return Err(
+                    "Invalid UNRESERVE: a persistent volume must be destroyed first".into(),
+                );
             }
             next.subtract(r)?;
             next.add(&resources::pop_reservation(r));
@@ -563,11 +679,20 @@ impl Cluster {
         self.swap_on_agent(target, offered, next)
     }
 
-    fn create(&mut self, framework_id: &str, target: &Target, op: &Operation, offered: &mut Resources) -> Result<(), String> {
+    fn create(
+        &mut self,
+        framework_id: &str,
+        target: &Target,
+        op: &Operation,
+        offered: &mut Resources,
+    ) -> Result<(), String> {
         let Some(create) = &op.create else {
             return Err("Expecting 'create' to be present".into());
         };
-        let principal = self.frameworks.get(framework_id).and_then(|f| f.info.principal.clone());
+        let principal = self
+            .frameworks
+            .get(framework_id)
+            .and_then(|f| f.info.principal.clone());
         let wanted = Self::incoming(&create.volumes, &target.role)?;
         let agent = self.agents.get(&target.agent_id).ok_or("unknown agent")?;
         let mut next = offered.clone();
@@ -576,18 +701,25 @@ impl Cluster {
                 return Err("Invalid CREATE: the resource is not a persistent volume".into());
             };
             let clash = agent.total.iter().any(|r| {
-                r.disk.as_ref().and_then(|d| d.persistence.as_ref()).map(|p| &p.id) == Some(&persistence.id)
+                r.disk
+                    .as_ref()
+                    .and_then(|d| d.persistence.as_ref())
+                    .map(|p| &p.id)
+                    == Some(&persistence.id)
                     && resources::reservation_role(r) == resources::reservation_role(v)
             });
             if clash {
-                return Err(format!("Invalid CREATE: persistence ID '{}' is already in use", persistence.id));
+                return Err(format!(
+                    "Invalid CREATE: persistence ID '{}' is already in use",
+                    persistence.id
+                ));
             }
-            if let (Some(want), Some(have)) = (&persistence.principal, &principal) {
-                if want != have {
-                    return Err(format!(
-                        "Invalid CREATE: principal '{want}' does not match the framework's principal '{have}'"
-                    ));
-                }
+            if let (Some(want), Some(have)) = (&persistence.principal, &principal)
+                && want != have
+            {
+                return Err(format!(
+                    "Invalid CREATE: principal '{want}' does not match the framework's principal '{have}'"
+                ));
             }
             next.subtract(&resources::strip_persistence(v))?;
             next.add(v);
@@ -595,7 +727,12 @@ impl Cluster {
         self.swap_on_agent(target, offered, next)
     }
 
-    fn destroy(&mut self, target: &Target, op: &Operation, offered: &mut Resources) -> Result<(), String> {
+    fn destroy(
+        &mut self,
+        target: &Target,
+        op: &Operation,
+        offered: &mut Resources,
+    ) -> Result<(), String> {
         let Some(destroy) = &op.destroy else {
             return Err("Expecting 'destroy' to be present".into());
         };
@@ -606,8 +743,12 @@ impl Cluster {
             let Some(persistence) = v.disk.as_ref().and_then(|d| d.persistence.as_ref()) else {
                 return Err("Invalid DESTROY: the resource is not a persistent volume".into());
             };
-            next.subtract(v)
-                .map_err(|_| format!("Invalid DESTROY: volume '{}' is not in the offer (in use?)", persistence.id))?;
+            next.subtract(v).map_err(|_| {
+                format!(
+                    "Invalid DESTROY: volume '{}' is not in the offer (in use?)",
+                    persistence.id
+                )
+            })?;
             next.add(&resources::strip_persistence(v));
             ids.push(persistence.id.clone());
         }
@@ -624,8 +765,16 @@ impl Cluster {
     }
 
     /// Replaces the offered resources by their converted form, on the agent too.
-    fn swap_on_agent(&mut self, target: &Target, offered: &mut Resources, next: Resources) -> Result<(), String> {
-        let agent = self.agents.get_mut(&target.agent_id).ok_or("unknown agent")?;
+    fn swap_on_agent(
+        &mut self,
+        target: &Target,
+        offered: &mut Resources,
+        next: Resources,
+    ) -> Result<(), String> {
+        let agent = self
+            .agents
+            .get_mut(&target.agent_id)
+            .ok_or("unknown agent")?;
         let mut total = agent.total.clone();
         total.subtract_all(offered)?;
         total.add_all(&next);

@@ -125,12 +125,17 @@ impl Agent {
             .map(|(name, text)| Attribute {
                 name: name.clone(),
                 r#type: value::Type::Text as i32,
-                text: Some(value::Text { value: text.clone() }),
+                text: Some(value::Text {
+                    value: text.clone(),
+                }),
                 ..Default::default()
             })
             .collect();
         let region = spec.region.clone().unwrap_or_else(|| "region-1".to_owned());
-        let zone = spec.zone.clone().unwrap_or_else(|| format!("zone-{}", 1 + index % 3));
+        let zone = spec
+            .zone
+            .clone()
+            .unwrap_or_else(|| format!("zone-{}", 1 + index % 3));
         let domain = Some(DomainInfo {
             fault_domain: Some(FaultDomain {
                 region: fault_domain::RegionInfo { name: region },

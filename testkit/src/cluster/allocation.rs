@@ -6,7 +6,9 @@
 use std::time::Instant;
 
 use plinth_proto::v1::scheduler::{Event, event};
-use plinth_proto::v1::{Address, AgentId, ExecutorId, FrameworkId, Offer, OfferId, Resource, Url, resource};
+use plinth_proto::v1::{
+    Address, AgentId, ExecutorId, FrameworkId, Offer, OfferId, Resource, Url, resource,
+};
 
 use super::framework::Framework;
 use super::resources;
@@ -31,6 +33,10 @@ impl Cluster {
     pub(super) fn allocate(&mut self, now: Instant) {
         self.dirty = false;
         self.last_allocation = Some(now);
+        // Only agents whose free resources may have changed, unless
+        // frameworks, roles or filters changed.
+        let all = std::mem::replace(&mut self.dirty_all, false);
+        let touched = std::mem::take(&mut self.dirty_agents);
         let order: Vec<String> = self
             .frameworks
             .values()
@@ -38,14 +44,26 @@ impl Cluster {
             .map(|f| f.id.clone())
             .collect();
         if order.is_empty() {
+            // Nobody to offer to: when someone subscribes, every agent counts.
+            self.dirty_all = true;
             return;
         }
         self.allocation_round = self.allocation_round.wrapping_add(1);
         let mut batches: Vec<Vec<Offer>> = vec![Vec::new(); order.len()];
-        let agent_ids: Vec<String> = self.agents.keys().cloned().collect();
+        let agent_ids: Vec<String> = if all {
+            self.agents.keys().cloned().collect()
+        } else {
+            self.agents
+                .keys()
+                .filter(|id| touched.contains(*id))
+                .cloned()
+                .collect()
+        };
         let mut next_expiry: Option<Instant> = None;
         for (agent_index, agent_id) in agent_ids.iter().enumerate() {
-            let Some(agent) = self.agents.get(agent_id) else { continue };
+            let Some(agent) = self.agents.get(agent_id) else {
+                continue;
+            };
             if !agent.is_active() {
                 continue;
             }
@@ -56,21 +74,31 @@ impl Cluster {
             for k in 0..order.len() {
                 let slot = (agent_index + self.allocation_round + k) % order.len();
                 let fid = order[slot].clone();
-                let Some(fw) = self.frameworks.get(&fid) else { continue };
+                let Some(fw) = self.frameworks.get(&fid) else {
+                    continue;
+                };
                 let refinement = fw.refinement();
-                let roles: Vec<String> = fw.roles.iter().filter(|r| !fw.suppressed.contains(*r)).cloned().collect();
+                let roles: Vec<String> = fw
+                    .roles
+                    .iter()
+                    .filter(|r| !fw.suppressed.contains(*r))
+                    .cloned()
+                    .collect();
                 for role in roles {
                     let pool = free.filter(|r| allocatable(r, &role, refinement));
                     if pool.is_empty() {
                         continue;
                     }
                     let key = (agent_id.clone(), role.clone());
-                    let Some(fw) = self.frameworks.get_mut(&fid) else { continue };
+                    let Some(fw) = self.frameworks.get_mut(&fid) else {
+                        continue;
+                    };
                     let blocked = match fw.filters.get(&key) {
                         Some(filter) if filter.until > now => {
                             let covers = filter.resources.contains(&pool);
                             if covers {
-                                next_expiry = Some(next_expiry.map_or(filter.until, |e| e.min(filter.until)));
+                                next_expiry =
+                                    Some(next_expiry.map_or(filter.until, |e| e.min(filter.until)));
                             }
                             covers
                         }
@@ -91,7 +119,9 @@ impl Cluster {
                         role: role.clone(),
                         resources: pool,
                     };
-                    let (Some(fw), Some(agent)) = (self.frameworks.get(&fid), self.agents.get(agent_id)) else {
+                    let (Some(fw), Some(agent)) =
+                        (self.frameworks.get(&fid), self.agents.get(agent_id))
+                    else {
                         continue;
                     };
                     batches[slot].push(render_offer(&offer_id, &record, fw, agent));
@@ -124,21 +154,42 @@ impl Cluster {
 }
 
 /// Renders an offer for a framework in the resource format it understands.
-pub(super) fn render_offer(offer_id: &str, record: &OfferRecord, fw: &Framework, agent: &Agent) -> Offer {
+pub(super) fn render_offer(
+    offer_id: &str,
+    record: &OfferRecord,
+    fw: &Framework,
+    agent: &Agent,
+) -> Offer {
     let multi = fw.multi_role();
     let refinement = fw.refinement();
     let resources: Vec<Resource> = record
         .resources
         .iter()
-        .filter_map(|r| if refinement { Some(r.clone()) } else { resources::downgrade(r) })
-        .map(|r| if multi { resources::allocated(r, &record.role) } else { r })
+        .filter_map(|r| {
+            if refinement {
+                Some(r.clone())
+            } else {
+                resources::downgrade(r)
+            }
+        })
+        .map(|r| {
+            if multi {
+                resources::allocated(r, &record.role)
+            } else {
+                r
+            }
+        })
         .collect();
     Offer {
         id: OfferId {
             value: offer_id.to_owned(),
         },
-        framework_id: FrameworkId { value: fw.id.clone() },
-        agent_id: AgentId { value: agent.id.clone() },
+        framework_id: FrameworkId {
+            value: fw.id.clone(),
+        },
+        agent_id: AgentId {
+            value: agent.id.clone(),
+        },
         hostname: agent.hostname.clone(),
         url: Some(Url {
             scheme: "http".into(),
@@ -154,7 +205,9 @@ pub(super) fn render_offer(offer_id: &str, record: &OfferRecord, fw: &Framework,
         attributes: agent.attributes.clone(),
         executor_ids: fw
             .executor_ids_on(&agent.id)
-            .map(|e| ExecutorId { value: e.to_owned() })
+            .map(|e| ExecutorId {
+                value: e.to_owned(),
+            })
             .collect(),
         allocation_info: multi.then(|| resource::AllocationInfo {
             role: Some(record.role.clone()),

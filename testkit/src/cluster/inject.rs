@@ -11,21 +11,37 @@ use crate::faults::Fault;
 fn secs(value: Option<f64>, what: &str) -> Result<Option<Duration>, ClusterError> {
     match value {
         None => Ok(None),
-        Some(s) if s.is_finite() && s >= 0.0 && s < 1.0e9 => Ok(Some(Duration::from_secs_f64(s))),
-        Some(s) => Err(ClusterError::InvalidFault(format!("{what} must be a non-negative number of seconds, not {s}"))),
+        Some(s) if s.is_finite() && (0.0..1.0e9).contains(&s) => {
+            Ok(Some(Duration::from_secs_f64(s)))
+        }
+        Some(s) => Err(ClusterError::InvalidFault(format!(
+            "{what} must be a non-negative number of seconds, not {s}"
+        ))),
     }
 }
 
 impl Cluster {
     /// Applies a fault (all but [`Fault::Leader`], which the shell owns).
     /// `default_agent` is the shape of agents added without a spec.
-    pub fn inject(&mut self, fault: &Fault, default_agent: &AgentSpec, now: Instant) -> Result<Value, ClusterError> {
+    pub fn inject(
+        &mut self,
+        fault: &Fault,
+        default_agent: &AgentSpec,
+        now: Instant,
+    ) -> Result<Value, ClusterError> {
         match fault {
             Fault::FinishTask {
                 task_id,
                 framework_id,
                 message,
-            } => self.task_fault(task_id, framework_id.as_deref(), TaskState::TaskFinished, None, message, now),
+            } => self.task_fault(
+                task_id,
+                framework_id.as_deref(),
+                TaskState::TaskFinished,
+                None,
+                message,
+                now,
+            ),
             Fault::FailTask {
                 task_id,
                 framework_id,
@@ -42,15 +58,29 @@ impl Cluster {
                 task_id,
                 framework_id,
                 message,
-            } => self.task_fault(task_id, framework_id.as_deref(), TaskState::TaskKilled, None, message, now),
+            } => self.task_fault(
+                task_id,
+                framework_id.as_deref(),
+                TaskState::TaskKilled,
+                None,
+                message,
+                now,
+            ),
             Fault::LoseTask {
                 task_id,
                 framework_id,
                 message,
             } => {
                 let fid = self.task_owner(task_id, framework_id.as_deref())?;
-                let pa = self.frameworks.get(&fid).is_some_and(|f| f.partition_aware());
-                let state = if pa { TaskState::TaskGone } else { TaskState::TaskLost };
+                let pa = self
+                    .frameworks
+                    .get(&fid)
+                    .is_some_and(|f| f.partition_aware());
+                let state = if pa {
+                    TaskState::TaskGone
+                } else {
+                    TaskState::TaskLost
+                };
                 self.task_fault(
                     task_id,
                     Some(&fid),
@@ -66,7 +96,8 @@ impl Cluster {
                 healthy,
             } => {
                 let fid = self.task_owner(task_id, framework_id.as_deref())?;
-                let mut report = AgentReport::new(TaskState::TaskRunning, task_status::Source::Executor);
+                let mut report =
+                    AgentReport::new(TaskState::TaskRunning, task_status::Source::Executor);
                 report.healthy = Some(*healthy);
                 report.reason = Some(task_status::Reason::TaskHealthCheckStatusUpdated);
                 self.agent_update(&fid, task_id, report, now);
@@ -98,17 +129,17 @@ impl Cluster {
                 offer_id,
                 framework_id,
             } => {
-                if let Some(id) = offer_id {
-                    if !self.offers.contains_key(id) {
-                        return Err(ClusterError::NotFound {
-                            what: "offer",
-                            id: id.clone(),
-                        });
-                    }
+                if let Some(id) = offer_id
+                    && !self.offers.contains_key(id)
+                {
+                    return Err(ClusterError::NotFound {
+                        what: "offer",
+                        id: id.clone(),
+                    });
                 }
                 let n = self.rescind_offers_where(|o| {
                     framework_id.as_ref().is_none_or(|f| &o.framework_id == f)
-                }) ;
+                });
                 Ok(json!({"rescinded": n}))
             }
             Fault::DropConnection { framework_id } => {
@@ -119,7 +150,9 @@ impl Cluster {
                     .filter_map(|f| f.stream.clone())
                     .collect();
                 if let (Some(id), true) = (framework_id, streams.is_empty()) {
-                    return Err(ClusterError::InvalidFault(format!("framework {id} is not connected")));
+                    return Err(ClusterError::InvalidFault(format!(
+                        "framework {id} is not connected"
+                    )));
                 }
                 for stream_id in &streams {
                     self.stream_closed(stream_id, now);
@@ -129,7 +162,9 @@ impl Cluster {
                 }
                 Ok(json!({"dropped": streams.len()}))
             }
-            Fault::Leader { .. } => Err(ClusterError::InvalidFault("leadership is the shell's business".into())),
+            Fault::Leader { .. } => Err(ClusterError::InvalidFault(
+                "leadership is the shell's business".into(),
+            )),
             Fault::MasterFailover => {
                 self.master_failover();
                 Ok(json!({"failed_over": true}))
@@ -163,9 +198,17 @@ impl Cluster {
         }
     }
 
-    fn task_owner(&self, task_id: &str, framework_id: Option<&str>) -> Result<String, ClusterError> {
+    fn task_owner(
+        &self,
+        task_id: &str,
+        framework_id: Option<&str>,
+    ) -> Result<String, ClusterError> {
         let owner = match framework_id {
-            Some(f) => self.frameworks.get(f).filter(|fw| fw.tasks.contains_key(task_id)).map(|fw| fw.id.clone()),
+            Some(f) => self
+                .frameworks
+                .get(f)
+                .filter(|fw| fw.tasks.contains_key(task_id))
+                .map(|fw| fw.id.clone()),
             None => self.find_task(task_id),
         };
         owner.ok_or_else(|| ClusterError::NotFound {
@@ -190,7 +233,9 @@ impl Cluster {
             .and_then(|f| f.tasks.get(task_id))
             .is_some_and(|t| !super::is_terminal(t.state));
         if !live {
-            return Err(ClusterError::InvalidFault(format!("task {task_id} is already terminal")));
+            return Err(ClusterError::InvalidFault(format!(
+                "task {task_id} is already terminal"
+            )));
         }
         let mut report = AgentReport::new(state, task_status::Source::Executor);
         report.reason = reason;

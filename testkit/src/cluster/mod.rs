@@ -31,8 +31,8 @@ use std::time::{Duration, Instant};
 use indexmap::IndexMap;
 use plinth_proto::v1::scheduler::{Call, Event, call, event};
 use plinth_proto::v1::{
-    Address, AgentId, ExecutorId, ExecutorInfo, FrameworkId, MasterInfo, OfferId, TaskId, TaskInfo, TaskState,
-    TaskStatus, TimeInfo, task_status,
+    Address, AgentId, ExecutorId, ExecutorInfo, FrameworkId, MasterInfo, OfferId, TaskId, TaskInfo,
+    TaskState, TaskStatus, TimeInfo, task_status,
 };
 use rand::rngs::StdRng;
 use rand::{Rng as _, SeedableRng as _};
@@ -67,7 +67,9 @@ pub enum ClusterError {
         framework_id: String,
     },
     /// The authenticated principal is not the framework's (400).
-    #[error("Authenticated principal '{principal}' does not match principal '{expected}' set in `FrameworkInfo`")]
+    #[error(
+        "Authenticated principal '{principal}' does not match principal '{expected}' set in `FrameworkInfo`"
+    )]
     PrincipalMismatch {
         /// From the credentials.
         principal: String,
@@ -239,15 +241,26 @@ pub struct Stats {
 #[derive(Debug, Clone)]
 enum Timer {
     /// A simulated agent reports a state.
-    SimStatus { framework_id: String, task_id: String, state: TaskState },
+    SimStatus {
+        framework_id: String,
+        task_id: String,
+        state: TaskState,
+    },
     /// Resend the outstanding update if it still has this uuid.
-    Resend { framework_id: String, task_id: String, uuid: Vec<u8> },
+    Resend {
+        framework_id: String,
+        task_id: String,
+        uuid: Vec<u8>,
+    },
     /// The failover timeout of a disconnected framework.
     FailoverTimeout { framework_id: String, epoch: u64 },
     /// An offer filter expired: allocate again.
     FilterExpired,
     /// A delayed event.
-    Deliver { framework_id: String, event: Box<Event> },
+    Deliver {
+        framework_id: String,
+        event: Box<Event>,
+    },
     /// Release reordered updates.
     FlushReorder { framework_id: String },
     /// An unreachable agent becomes gone.
@@ -272,6 +285,8 @@ pub struct Cluster {
     next_agent: u64,
     next_group: u64,
     dirty: bool,
+    dirty_all: bool,
+    dirty_agents: BTreeSet<String>,
     last_allocation: Option<Instant>,
     allocation_round: usize,
     outputs: Vec<Output>,
@@ -285,7 +300,9 @@ impl Cluster {
     #[must_use]
     pub fn new(config: ClusterConfig) -> Self {
         let mut rng = StdRng::seed_from_u64(config.seed);
-        let master_id = uuid::Builder::from_random_bytes(rng.random()).into_uuid().to_string();
+        let master_id = uuid::Builder::from_random_bytes(rng.random())
+            .into_uuid()
+            .to_string();
         Self {
             config,
             master_id,
@@ -302,6 +319,8 @@ impl Cluster {
             next_agent: 0,
             next_group: 0,
             dirty: true,
+            dirty_all: true,
+            dirty_agents: BTreeSet::new(),
             last_allocation: None,
             allocation_round: 0,
             outputs: Vec::new(),
@@ -362,7 +381,10 @@ impl Cluster {
     /// Wall-clock seconds at `now`.
     #[must_use]
     pub fn wall_clock(&self, now: Instant) -> f64 {
-        self.config.wall_clock_start + now.saturating_duration_since(self.config.start).as_secs_f64()
+        self.config.wall_clock_start
+            + now
+                .saturating_duration_since(self.config.start)
+                .as_secs_f64()
     }
 
     fn new_uuid(&mut self) -> uuid::Uuid {
@@ -372,6 +394,21 @@ impl Cluster {
     fn schedule(&mut self, at: Instant, timer: Timer) {
         self.timer_seq += 1;
         self.timers.insert((at, self.timer_seq), timer);
+    }
+
+    /// Allocation is due for this agent's free resources.
+    fn touch_agent(&mut self, agent_id: &str) {
+        self.dirty = true;
+        if !self.dirty_all {
+            self.dirty_agents.insert(agent_id.to_owned());
+        }
+    }
+
+    /// Allocation is due for every agent (frameworks, roles or filters changed).
+    fn touch_all(&mut self) {
+        self.dirty = true;
+        self.dirty_all = true;
+        self.dirty_agents.clear();
     }
 
     /// When [`Cluster::tick`] has something to do next.
@@ -456,18 +493,23 @@ impl Cluster {
                     );
                 }
             }
-            Timer::FailoverTimeout { framework_id, epoch } => {
-                let expired = self
-                    .frameworks
-                    .get(&framework_id)
-                    .is_some_and(|f| f.epoch == epoch && !f.connected() && f.failover_deadline.is_some());
+            Timer::FailoverTimeout {
+                framework_id,
+                epoch,
+            } => {
+                let expired = self.frameworks.get(&framework_id).is_some_and(|f| {
+                    f.epoch == epoch && !f.connected() && f.failover_deadline.is_some()
+                });
                 if expired {
                     tracing::info!(framework = %framework_id, "failover timeout expired; removing framework");
                     self.remove_framework(&framework_id, now);
                 }
             }
-            Timer::FilterExpired => self.dirty = true,
-            Timer::Deliver { framework_id, event } => self.deliver(&framework_id, *event),
+            Timer::FilterExpired => self.touch_all(),
+            Timer::Deliver {
+                framework_id,
+                event,
+            } => self.deliver(&framework_id, *event),
             Timer::FlushReorder { framework_id } => {
                 let held = self
                     .frameworks
@@ -492,7 +534,11 @@ impl Cluster {
 
     /// Sends an event to a framework's current stream, if it has one.
     fn deliver(&mut self, framework_id: &str, event: Event) {
-        if let Some(stream_id) = self.frameworks.get(framework_id).and_then(|f| f.stream.clone()) {
+        if let Some(stream_id) = self
+            .frameworks
+            .get(framework_id)
+            .and_then(|f| f.stream.clone())
+        {
             self.outputs.push(Output::Send {
                 stream_id,
                 event: Box::new(event),
@@ -578,7 +624,7 @@ impl Cluster {
         let id = format!("{}-S{n}", self.master_id);
         let agent = Agent::new(id.clone(), n, spec, self.wall_clock(now));
         self.agents.insert(id.clone(), agent);
-        self.dirty = true;
+        self.touch_agent(&id);
         id
     }
 
@@ -592,23 +638,39 @@ impl Cluster {
         now: Instant,
     ) -> Result<(), ClusterError> {
         let since = self.wall_clock(now);
-        let agent = self.agents.get_mut(agent_id).ok_or_else(|| not_found("agent", agent_id))?;
+        let agent = self
+            .agents
+            .get_mut(agent_id)
+            .ok_or_else(|| not_found("agent", agent_id))?;
         if agent.status != AgentStatus::Active {
-            return Err(ClusterError::InvalidFault(format!("agent {agent_id} is not active")));
+            return Err(ClusterError::InvalidFault(format!(
+                "agent {agent_id} is not active"
+            )));
         }
         agent.status = AgentStatus::Unreachable { since };
         self.rescind_offers_where(|o| o.agent_id == agent_id);
         let affected = self.tasks_on_agent(agent_id);
         for (fid, tid) in affected {
-            let Some(fw) = self.frameworks.get(&fid) else { continue };
+            let Some(fw) = self.frameworks.get(&fid) else {
+                continue;
+            };
             let pa = fw.partition_aware();
-            let state = if pa { TaskState::TaskUnreachable } else { TaskState::TaskLost };
-            let mut status = self.master_status(&fid, &tid, state, task_status::Reason::AgentRemoved, now);
+            let state = if pa {
+                TaskState::TaskUnreachable
+            } else {
+                TaskState::TaskLost
+            };
+            let mut status =
+                self.master_status(&fid, &tid, state, task_status::Reason::AgentRemoved, now);
             status.message = Some(format!("Agent {agent_id} is unreachable"));
             status.unreachable_time = Some(TimeInfo {
                 nanoseconds: (since * 1e9) as i64,
             });
-            if let Some(task) = self.frameworks.get_mut(&fid).and_then(|f| f.tasks.get_mut(&tid)) {
+            if let Some(task) = self
+                .frameworks
+                .get_mut(&fid)
+                .and_then(|f| f.tasks.get_mut(&tid))
+            {
                 task.unreachable_since = Some(since);
             }
             self.master_update(&fid, &tid, status, now);
@@ -637,7 +699,9 @@ impl Cluster {
         agent.status = AgentStatus::Gone;
         self.rescind_offers_where(|o| o.agent_id == agent_id);
         for (fid, tid) in self.tasks_on_agent(agent_id) {
-            let Some(fw) = self.frameworks.get(&fid) else { continue };
+            let Some(fw) = self.frameworks.get(&fid) else {
+                continue;
+            };
             let pa = fw.partition_aware();
             let already_lost = !pa
                 && fw
@@ -649,9 +713,18 @@ impl Cluster {
                 self.complete_task(&fid, &tid, TaskState::TaskLost);
                 continue;
             }
-            let state = if pa { TaskState::TaskGoneByOperator } else { TaskState::TaskLost };
-            let mut status =
-                self.master_status(&fid, &tid, state, task_status::Reason::AgentRemovedByOperator, now);
+            let state = if pa {
+                TaskState::TaskGoneByOperator
+            } else {
+                TaskState::TaskLost
+            };
+            let mut status = self.master_status(
+                &fid,
+                &tid,
+                state,
+                task_status::Reason::AgentRemovedByOperator,
+                now,
+            );
             status.message = Some(format!("Agent {agent_id} is gone"));
             self.master_update(&fid, &tid, status, now);
         }
@@ -693,7 +766,10 @@ fn failure_event(agent_id: &str) -> Event {
 }
 
 fn not_found(what: &'static str, id: &str) -> ClusterError {
-    ClusterError::NotFound { what, id: id.to_owned() }
+    ClusterError::NotFound {
+        what,
+        id: id.to_owned(),
+    }
 }
 
 // === impl Cluster: subscriptions ===
@@ -702,20 +778,32 @@ impl Cluster {
     /// SUBSCRIBE. `Err` is the text of the ERROR event the stream gets
     /// before it closes. On success the SUBSCRIBED and first HEARTBEAT events
     /// are queued for the new stream.
-    pub fn subscribe(&mut self, subscribe: &call::Subscribe, now: Instant) -> Result<Subscribed, String> {
+    pub fn subscribe(
+        &mut self,
+        subscribe: &call::Subscribe,
+        now: Instant,
+    ) -> Result<Subscribed, String> {
         let mut info = subscribe.framework_info.clone();
         validation::validate_framework_info(&info)?;
         let roles = validation::framework_roles(&info);
         for role in &subscribe.suppressed_roles {
             if !roles.contains(role) {
-                return Err(format!("Suppressed role '{role}' is not contained in the list of roles"));
+                return Err(format!(
+                    "Suppressed role '{role}' is not contained in the list of roles"
+                ));
             }
         }
         let stream_id = self.new_uuid().to_string();
         let wall = self.wall_clock(now);
-        let requested = info.id.as_ref().map(|i| i.value.clone()).filter(|v| !v.is_empty());
+        let requested = info
+            .id
+            .as_ref()
+            .map(|i| i.value.clone())
+            .filter(|v| !v.is_empty());
         let framework_id = match requested {
-            Some(id) if self.removed.contains(&id) => return Err("Framework has been removed".into()),
+            Some(id) if self.removed.contains(&id) => {
+                return Err("Framework has been removed".into());
+            }
             Some(id) if self.frameworks.contains_key(&id) => {
                 let Some(fw) = self.frameworks.get(&id) else {
                     return Err("Framework cannot be found".into());
@@ -788,7 +876,7 @@ impl Cluster {
         for status in outstanding {
             self.send_update(&framework_id, status, now);
         }
-        self.dirty = true;
+        self.touch_all();
         Ok(Subscribed {
             framework_id,
             stream_id,
@@ -829,7 +917,11 @@ impl Cluster {
     /// the shell closed it). If it was a framework's current stream, the
     /// framework is disconnected, its offers go away and its failover timer starts.
     pub fn stream_closed(&mut self, stream_id: &str, now: Instant) {
-        let Some(fw) = self.frameworks.values_mut().find(|f| f.stream.as_deref() == Some(stream_id)) else {
+        let Some(fw) = self
+            .frameworks
+            .values_mut()
+            .find(|f| f.stream.as_deref() == Some(stream_id))
+        else {
             return;
         };
         let id = fw.id.clone();
@@ -841,7 +933,13 @@ impl Cluster {
         let epoch = fw.epoch;
         tracing::info!(framework = %id, failover_timeout = timeout, "framework disconnected");
         self.remove_offers_where(|o| o.framework_id == id);
-        self.schedule(deadline, Timer::FailoverTimeout { framework_id: id, epoch });
+        self.schedule(
+            deadline,
+            Timer::FailoverTimeout {
+                framework_id: id,
+                epoch,
+            },
+        );
     }
 
     /// Checks that a non-SUBSCRIBE call may be processed for this framework
@@ -852,7 +950,10 @@ impl Cluster {
         stream_id: Option<&str>,
         principal: Option<&str>,
     ) -> Result<(), ClusterError> {
-        let fw = self.frameworks.get(framework_id).ok_or(ClusterError::FrameworkNotFound)?;
+        let fw = self
+            .frameworks
+            .get(framework_id)
+            .ok_or(ClusterError::FrameworkNotFound)?;
         if let Some(p) = principal {
             let expected = fw.info.principal.clone().unwrap_or_default();
             if p != expected {
@@ -891,14 +992,17 @@ impl Cluster {
             })
             .unwrap_or_default();
         for tid in live {
-            if self.config.mode == AgentMode::Process {
-                if let Some(task) = self.frameworks.get(framework_id).and_then(|f| f.tasks.get(&tid)) {
-                    self.outputs.push(Output::Kill {
-                        agent_id: task.agent_id.clone(),
-                        task_id: tid.clone(),
-                        grace: None,
-                    });
-                }
+            if self.config.mode == AgentMode::Process
+                && let Some(task) = self
+                    .frameworks
+                    .get(framework_id)
+                    .and_then(|f| f.tasks.get(&tid))
+            {
+                self.outputs.push(Output::Kill {
+                    agent_id: task.agent_id.clone(),
+                    task_id: tid.clone(),
+                    grace: None,
+                });
             }
             self.complete_task(framework_id, &tid, TaskState::TaskKilled);
         }
@@ -922,7 +1026,7 @@ impl Cluster {
         while self.completed_frameworks.len() > self.config.max_completed_frameworks {
             self.completed_frameworks.pop_front();
         }
-        self.dirty = true;
+        self.touch_all();
     }
 
     /// A master failover, as schedulers see it: every subscription breaks,
@@ -930,7 +1034,11 @@ impl Cluster {
     /// Tasks and agents survive (the agents re-register with them).
     pub fn master_failover(&mut self) {
         self.remove_offers_where(|_| true);
-        let streams: Vec<String> = self.frameworks.values_mut().filter_map(|f| f.stream.take()).collect();
+        let streams: Vec<String> = self
+            .frameworks
+            .values_mut()
+            .filter_map(|f| f.stream.take())
+            .collect();
         for stream_id in streams {
             self.outputs.push(Output::Close { stream_id });
         }
@@ -940,7 +1048,7 @@ impl Cluster {
             fw.filters.clear();
             fw.suppressed.clear();
         }
-        self.dirty = true;
+        self.touch_all();
     }
 }
 
@@ -983,7 +1091,12 @@ pub enum CallResult {
 impl Cluster {
     /// Handles a validated non-SUBSCRIBE call from a framework that passed
     /// [`Cluster::check_caller`].
-    pub fn handle_call(&mut self, framework_id: &str, call: &Call, now: Instant) -> Result<CallResult, ClusterError> {
+    pub fn handle_call(
+        &mut self,
+        framework_id: &str,
+        call: &Call,
+        now: Instant,
+    ) -> Result<CallResult, ClusterError> {
         let kind = call
             .r#type
             .and_then(|t| call::Type::try_from(t).ok())
@@ -995,7 +1108,13 @@ impl Cluster {
             call::Type::Accept => {
                 if let Some(accept) = &call.accept {
                     let refuse = accept.filters.as_ref().and_then(|f| f.refuse_seconds);
-                    self.accept(framework_id, &accept.offer_ids, &accept.operations, refuse, now);
+                    self.accept(
+                        framework_id,
+                        &accept.offer_ids,
+                        &accept.operations,
+                        refuse,
+                        now,
+                    );
                 }
             }
             call::Type::Decline => {
@@ -1008,17 +1127,31 @@ impl Cluster {
                             .get(&offer_id.value)
                             .is_some_and(|o| o.framework_id == framework_id);
                         if known {
-                            self.accept(framework_id, std::slice::from_ref(offer_id), &[], refuse, now);
+                            self.accept(
+                                framework_id,
+                                std::slice::from_ref(offer_id),
+                                &[],
+                                refuse,
+                                now,
+                            );
                         }
                     }
                 }
             }
             call::Type::Revive => {
-                let roles = call.revive.as_ref().map(|r| r.roles.clone()).unwrap_or_default();
+                let roles = call
+                    .revive
+                    .as_ref()
+                    .map(|r| r.roles.clone())
+                    .unwrap_or_default();
                 self.revive(framework_id, &roles);
             }
             call::Type::Suppress => {
-                let roles = call.suppress.as_ref().map(|r| r.roles.clone()).unwrap_or_default();
+                let roles = call
+                    .suppress
+                    .as_ref()
+                    .map(|r| r.roles.clone())
+                    .unwrap_or_default();
                 self.suppress(framework_id, &roles);
             }
             call::Type::Kill => {
@@ -1028,12 +1161,23 @@ impl Cluster {
                         .as_ref()
                         .and_then(|p| p.grace_period.as_ref())
                         .map(|d| Duration::from_nanos(u64::try_from(d.nanoseconds).unwrap_or(0)));
-                    self.kill(framework_id, &kill.task_id.value, kill.agent_id.as_ref(), grace, now);
+                    self.kill(
+                        framework_id,
+                        &kill.task_id.value,
+                        kill.agent_id.as_ref(),
+                        grace,
+                        now,
+                    );
                 }
             }
             call::Type::Shutdown => {
                 if let Some(shutdown) = &call.shutdown {
-                    self.shutdown_executor(framework_id, &shutdown.agent_id.value, &shutdown.executor_id.value, now);
+                    self.shutdown_executor(
+                        framework_id,
+                        &shutdown.agent_id.value,
+                        &shutdown.executor_id.value,
+                        now,
+                    );
                 }
             }
             call::Type::Acknowledge => {
@@ -1042,7 +1186,11 @@ impl Cluster {
                 }
             }
             call::Type::Reconcile => {
-                let tasks = call.reconcile.as_ref().map(|r| r.tasks.clone()).unwrap_or_default();
+                let tasks = call
+                    .reconcile
+                    .as_ref()
+                    .map(|r| r.tasks.clone())
+                    .unwrap_or_default();
                 self.reconcile(framework_id, &tasks, now);
             }
             call::Type::Message => {
@@ -1071,7 +1219,11 @@ impl Cluster {
         Ok(CallResult::Accepted)
     }
 
-    fn update_framework(&mut self, framework_id: &str, update: &call::UpdateFramework) -> Result<(), ClusterError> {
+    fn update_framework(
+        &mut self,
+        framework_id: &str,
+        update: &call::UpdateFramework,
+    ) -> Result<(), ClusterError> {
         let info = &update.framework_info;
         validation::validate_framework_info(info).map_err(ClusterError::InvalidUpdate)?;
         if info.id.as_ref().map(|i| i.value.as_str()) != Some(framework_id) {
@@ -1079,10 +1231,17 @@ impl Cluster {
                 "'framework_info.id' must equal the call's 'framework_id'".into(),
             ));
         }
-        let fw = self.frameworks.get(framework_id).ok_or(ClusterError::FrameworkNotFound)?;
-        if fw.info.user != info.user || fw.info.principal != info.principal || fw.info.checkpoint != info.checkpoint {
+        let fw = self
+            .frameworks
+            .get(framework_id)
+            .ok_or(ClusterError::FrameworkNotFound)?;
+        if fw.info.user != info.user
+            || fw.info.principal != info.principal
+            || fw.info.checkpoint != info.checkpoint
+        {
             return Err(ClusterError::InvalidUpdate(
-                "Updating 'FrameworkInfo.user', 'principal' or 'checkpoint' is not supported".into(),
+                "Updating 'FrameworkInfo.user', 'principal' or 'checkpoint' is not supported"
+                    .into(),
             ));
         }
         let roles = validation::framework_roles(info);
@@ -1091,25 +1250,34 @@ impl Cluster {
                 "Suppressed role '{bad}' is not contained in the list of roles"
             )));
         }
-        let removed_roles: Vec<String> = fw.roles.iter().filter(|r| !roles.contains(r)).cloned().collect();
+        let removed_roles: Vec<String> = fw
+            .roles
+            .iter()
+            .filter(|r| !roles.contains(r))
+            .cloned()
+            .collect();
         let fid = framework_id.to_owned();
         self.rescind_offers_where(|o| o.framework_id == fid && removed_roles.contains(&o.role));
         if let Some(fw) = self.frameworks.get_mut(framework_id) {
-            let new_suppressed: BTreeSet<String> = update.suppressed_roles.iter().cloned().collect();
-            let unsuppressed: Vec<String> = fw.suppressed.difference(&new_suppressed).cloned().collect();
-            fw.filters.retain(|(_, role), _| !unsuppressed.contains(role));
+            let new_suppressed: BTreeSet<String> =
+                update.suppressed_roles.iter().cloned().collect();
+            let unsuppressed: Vec<String> =
+                fw.suppressed.difference(&new_suppressed).cloned().collect();
+            fw.filters
+                .retain(|(_, role), _| !unsuppressed.contains(role));
             fw.info = info.clone();
             fw.roles = roles;
             fw.suppressed = new_suppressed;
         }
-        self.dirty = true;
+        self.touch_all();
         Ok(())
     }
 
     fn revive(&mut self, framework_id: &str, roles: &[String]) {
         if let Some(fw) = self.frameworks.get_mut(framework_id) {
             let all = roles.is_empty();
-            fw.filters.retain(|(_, role), _| !all && !roles.contains(role));
+            fw.filters
+                .retain(|(_, role), _| !all && !roles.contains(role));
             if all {
                 fw.suppressed.clear();
             } else {
@@ -1118,17 +1286,28 @@ impl Cluster {
                 }
             }
         }
-        self.dirty = true;
+        self.touch_all();
     }
 
     fn suppress(&mut self, framework_id: &str, roles: &[String]) {
         if let Some(fw) = self.frameworks.get_mut(framework_id) {
-            let targets: Vec<String> = if roles.is_empty() { fw.roles.clone() } else { roles.to_vec() };
+            let targets: Vec<String> = if roles.is_empty() {
+                fw.roles.clone()
+            } else {
+                roles.to_vec()
+            };
             fw.suppressed.extend(targets);
         }
     }
 
-    fn kill(&mut self, framework_id: &str, task_id: &str, agent_id: Option<&AgentId>, grace: Option<Duration>, now: Instant) {
+    fn kill(
+        &mut self,
+        framework_id: &str,
+        task_id: &str,
+        agent_id: Option<&AgentId>,
+        grace: Option<Duration>,
+        now: Instant,
+    ) {
         let Some(fw) = self.frameworks.get(framework_id) else {
             return;
         };
@@ -1156,14 +1335,33 @@ impl Cluster {
         };
         let killing = fw.killing_state();
         for tid in targets {
-            self.kill_task(framework_id, &tid, grace, killing, "Task killed by the scheduler", now);
+            self.kill_task(
+                framework_id,
+                &tid,
+                grace,
+                killing,
+                "Task killed by the scheduler",
+                now,
+            );
         }
     }
 
     /// Kills one live task: TASK_KILLING (if the framework wants it) and
     /// TASK_KILLED from a simulated agent, or a kill order in process mode.
-    fn kill_task(&mut self, framework_id: &str, task_id: &str, grace: Option<Duration>, killing: bool, message: &str, now: Instant) {
-        let Some(task) = self.frameworks.get(framework_id).and_then(|f| f.tasks.get(task_id)) else {
+    fn kill_task(
+        &mut self,
+        framework_id: &str,
+        task_id: &str,
+        grace: Option<Duration>,
+        killing: bool,
+        message: &str,
+        now: Instant,
+    ) {
+        let Some(task) = self
+            .frameworks
+            .get(framework_id)
+            .and_then(|f| f.tasks.get(task_id))
+        else {
             return;
         };
         let grace = grace.or_else(|| {
@@ -1184,7 +1382,8 @@ impl Cluster {
         }
         match self.config.mode {
             AgentMode::Simulated => {
-                let mut report = AgentReport::new(TaskState::TaskKilled, task_status::Source::Executor);
+                let mut report =
+                    AgentReport::new(TaskState::TaskKilled, task_status::Source::Executor);
                 report.message = Some(message.to_owned());
                 self.agent_update(framework_id, task_id, report, now);
             }
@@ -1196,14 +1395,24 @@ impl Cluster {
         }
     }
 
-    fn shutdown_executor(&mut self, framework_id: &str, agent_id: &str, executor_id: &str, now: Instant) {
+    fn shutdown_executor(
+        &mut self,
+        framework_id: &str,
+        agent_id: &str,
+        executor_id: &str,
+        now: Instant,
+    ) {
         let Some(fw) = self.frameworks.get(framework_id) else {
             return;
         };
         let targets: Vec<String> = fw
             .tasks
             .values()
-            .filter(|t| t.agent_id == agent_id && t.executor_id.as_deref() == Some(executor_id) && !is_terminal(t.state))
+            .filter(|t| {
+                t.agent_id == agent_id
+                    && t.executor_id.as_deref() == Some(executor_id)
+                    && !is_terminal(t.state)
+            })
             .map(|t| t.info.task_id.value.clone())
             .collect();
         if targets.is_empty() {
@@ -1272,14 +1481,24 @@ impl Cluster {
         self.frameworks
             .values()
             .find(|f| f.tasks.get(task_id).is_some_and(|t| !is_terminal(t.state)))
-            .or_else(|| self.frameworks.values().find(|f| f.tasks.contains_key(task_id)))
+            .or_else(|| {
+                self.frameworks
+                    .values()
+                    .find(|f| f.tasks.contains_key(task_id))
+            })
             .map(|f| f.id.clone())
     }
 
     /// An agent-originated status update: recorded, given a uuid, and sent
     /// once the previous update of the task is acknowledged; resent until
     /// acknowledged. Reports after a terminal state are ignored.
-    pub fn agent_update(&mut self, framework_id: &str, task_id: &str, report: AgentReport, now: Instant) {
+    pub fn agent_update(
+        &mut self,
+        framework_id: &str,
+        task_id: &str,
+        report: AgentReport,
+        now: Instant,
+    ) {
         let uuid = self.new_uuid().as_bytes().to_vec();
         let timestamp = self.wall_clock(now);
         let Some(fw) = self.frameworks.get_mut(framework_id) else {
@@ -1332,25 +1551,42 @@ impl Cluster {
             .map(|f| {
                 f.tasks
                     .values()
-                    .filter(|t| t.group == Some(group) && t.info.task_id.value != except && !is_terminal(t.state))
+                    .filter(|t| {
+                        t.group == Some(group)
+                            && t.info.task_id.value != except
+                            && !is_terminal(t.state)
+                    })
                     .map(|t| t.info.task_id.value.clone())
                     .collect()
             })
             .unwrap_or_default();
         for tid in rest {
-            self.kill_task(framework_id, &tid, None, false, "A task in the task group terminated", now);
+            self.kill_task(
+                framework_id,
+                &tid,
+                None,
+                false,
+                "A task in the task group terminated",
+                now,
+            );
         }
     }
 
     fn forward_next(&mut self, framework_id: &str, task_id: &str, now: Instant) {
-        let Some(task) = self.frameworks.get_mut(framework_id).and_then(|f| f.tasks.get_mut(task_id)) else {
+        let Some(task) = self
+            .frameworks
+            .get_mut(framework_id)
+            .and_then(|f| f.tasks.get_mut(task_id))
+        else {
             return;
         };
         let Some(status) = task.pending.pop_front() else {
             return;
         };
         task.status_update_state = TaskState::try_from(status.state).ok();
-        task.outstanding = Some(framework::Outstanding { status: status.clone() });
+        task.outstanding = Some(framework::Outstanding {
+            status: status.clone(),
+        });
         let uuid = status.uuid.clone().unwrap_or_default();
         self.send_update(framework_id, status, now);
         let at = now + self.config.update_retry_interval;
@@ -1368,7 +1604,11 @@ impl Cluster {
     /// out (or the task completes after its terminal update). Anything else
     /// is ignored, as the agent ignores it.
     pub fn acknowledge(&mut self, framework_id: &str, task_id: &str, uuid: &[u8], now: Instant) {
-        let Some(task) = self.frameworks.get_mut(framework_id).and_then(|f| f.tasks.get_mut(task_id)) else {
+        let Some(task) = self
+            .frameworks
+            .get_mut(framework_id)
+            .and_then(|f| f.tasks.get_mut(task_id))
+        else {
             self.stats.ignored_acks += 1;
             return;
         };
@@ -1397,9 +1637,19 @@ impl Cluster {
 
     /// A master-generated update for a known task: no uuid, sent at once.
     /// Terminal ones complete the task.
-    fn master_update(&mut self, framework_id: &str, task_id: &str, status: TaskStatus, now: Instant) {
+    fn master_update(
+        &mut self,
+        framework_id: &str,
+        task_id: &str,
+        status: TaskStatus,
+        now: Instant,
+    ) {
         let state = TaskState::try_from(status.state).unwrap_or(TaskState::TaskLost);
-        if let Some(task) = self.frameworks.get_mut(framework_id).and_then(|f| f.tasks.get_mut(task_id)) {
+        if let Some(task) = self
+            .frameworks
+            .get_mut(framework_id)
+            .and_then(|f| f.tasks.get_mut(task_id))
+        {
             task.state = state;
             task.status_update_state = Some(state);
             task.statuses.push(status.clone());
@@ -1422,7 +1672,10 @@ impl Cluster {
         reason: task_status::Reason,
         now: Instant,
     ) -> TaskStatus {
-        let task = self.frameworks.get(framework_id).and_then(|f| f.tasks.get(task_id));
+        let task = self
+            .frameworks
+            .get(framework_id)
+            .and_then(|f| f.tasks.get(task_id));
         TaskStatus {
             task_id: TaskId {
                 value: task_id.to_owned(),
@@ -1433,7 +1686,9 @@ impl Cluster {
             agent_id: task.map(|t| AgentId {
                 value: t.agent_id.clone(),
             }),
-            executor_id: task.and_then(|t| t.executor_id.clone()).map(|value| ExecutorId { value }),
+            executor_id: task
+                .and_then(|t| t.executor_id.clone())
+                .map(|value| ExecutorId { value }),
             timestamp: Some(self.wall_clock(now)),
             ..Default::default()
         }
@@ -1441,7 +1696,11 @@ impl Cluster {
 
     /// Sets a task terminal without telling anyone (framework removal).
     fn complete_task(&mut self, framework_id: &str, task_id: &str, state: TaskState) {
-        if let Some(task) = self.frameworks.get_mut(framework_id).and_then(|f| f.tasks.get_mut(task_id)) {
+        if let Some(task) = self
+            .frameworks
+            .get_mut(framework_id)
+            .and_then(|f| f.tasks.get_mut(task_id))
+        {
             task.state = state;
             task.pending.clear();
             task.outstanding = None;
@@ -1474,12 +1733,13 @@ impl Cluster {
                 }
             }
         }
-        if let Some(agent) = self.agents.get_mut(&agent_id) {
-            if agent.status != AgentStatus::Gone && agent.used.subtract_all(&give_back).is_err() {
-                tracing::error!(agent = %agent_id, task = %task_id, "freeing resources that were not in use");
-            }
+        if let Some(agent) = self.agents.get_mut(&agent_id)
+            && agent.status != AgentStatus::Gone
+            && agent.used.subtract_all(&give_back).is_err()
+        {
+            tracing::error!(agent = %agent_id, task = %task_id, "freeing resources that were not in use");
         }
-        self.dirty = true;
+        self.touch_agent(&agent_id);
     }
 
     /// Moves a terminal task to the framework's completed tasks.
@@ -1522,22 +1782,38 @@ impl Cluster {
                 let status = agent.and_then(|a| self.agents.get(a)).map(|a| a.status);
                 let (state, message, unreachable) = match status {
                     Some(AgentStatus::Active) => (
-                        if pa { TaskState::TaskGone } else { TaskState::TaskLost },
+                        if pa {
+                            TaskState::TaskGone
+                        } else {
+                            TaskState::TaskLost
+                        },
                         "Reconciliation: Task is unknown to the agent",
                         None,
                     ),
                     Some(AgentStatus::Unreachable { since }) => (
-                        if pa { TaskState::TaskUnreachable } else { TaskState::TaskLost },
+                        if pa {
+                            TaskState::TaskUnreachable
+                        } else {
+                            TaskState::TaskLost
+                        },
                         "Reconciliation: Task is unreachable",
                         Some(since),
                     ),
                     Some(AgentStatus::Gone) => (
-                        if pa { TaskState::TaskGoneByOperator } else { TaskState::TaskLost },
+                        if pa {
+                            TaskState::TaskGoneByOperator
+                        } else {
+                            TaskState::TaskLost
+                        },
                         "Reconciliation: Task is gone",
                         None,
                     ),
                     None => (
-                        if pa { TaskState::TaskUnknown } else { TaskState::TaskLost },
+                        if pa {
+                            TaskState::TaskUnknown
+                        } else {
+                            TaskState::TaskLost
+                        },
                         "Reconciliation: Task is unknown",
                         None,
                     ),
@@ -1577,7 +1853,7 @@ impl Cluster {
             executor_id: task.executor_id.clone().map(|value| ExecutorId { value }),
             timestamp: Some(self.wall_clock(now)),
             healthy: latest.and_then(|s| s.healthy),
-            check_status: latest.and_then(|s| s.check_status.clone()),
+            check_status: latest.and_then(|s| s.check_status),
             unreachable_time: task.unreachable_since.map(|s| TimeInfo {
                 nanoseconds: (s * 1e9) as i64,
             }),
@@ -1590,7 +1866,10 @@ impl Cluster {
 
 impl Cluster {
     /// Removes offers silently (their framework cannot be told).
-    fn remove_offers_where(&mut self, mut pred: impl FnMut(&OfferRecord) -> bool) -> Vec<(String, OfferRecord)> {
+    fn remove_offers_where(
+        &mut self,
+        mut pred: impl FnMut(&OfferRecord) -> bool,
+    ) -> Vec<(String, OfferRecord)> {
         let ids: Vec<String> = self
             .offers
             .iter()
@@ -1600,16 +1879,16 @@ impl Cluster {
         let mut removed = Vec::new();
         for id in ids {
             if let Some(offer) = self.offers.shift_remove(&id) {
-                if let Some(agent) = self.agents.get_mut(&offer.agent_id) {
-                    if agent.offered.subtract_all(&offer.resources).is_err() {
-                        tracing::error!(offer = %id, "offered resources out of balance");
-                    }
+                if let Some(agent) = self.agents.get_mut(&offer.agent_id)
+                    && agent.offered.subtract_all(&offer.resources).is_err()
+                {
+                    tracing::error!(offer = %id, "offered resources out of balance");
                 }
                 removed.push((id, offer));
             }
         }
-        if !removed.is_empty() {
-            self.dirty = true;
+        for (_, offer) in &removed {
+            self.touch_agent(&offer.agent_id);
         }
         removed
     }

@@ -17,8 +17,8 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use plinth_proto::v1::resource::{self, ReservationInfo, reservation_info};
 use plinth_proto::v1::resource::disk_info::source;
+use plinth_proto::v1::resource::{self, ReservationInfo, reservation_info};
 use plinth_proto::v1::{Resource, Value, value};
 
 /// Scalars are compared and summed in thousandths, as Mesos does.
@@ -86,11 +86,11 @@ impl Resources {
         if is_empty_resource(r) {
             return;
         }
-        if !is_atomic(r) {
-            if let Some(existing) = self.items.iter_mut().find(|e| same_kind(e, r)) {
-                merge_into(existing, r);
-                return;
-            }
+        if !is_atomic(r)
+            && let Some(existing) = self.items.iter_mut().find(|e| same_kind(e, r))
+        {
+            merge_into(existing, r);
+            return;
         }
         self.items.push(r.clone());
     }
@@ -208,7 +208,11 @@ pub fn describe(r: &Resource) -> String {
     if let Some(s) = &r.scalar {
         text.push_str(&from_milli(to_milli(s.value)).to_string());
     } else if let Some(rs) = &r.ranges {
-        let parts: Vec<String> = rs.range.iter().map(|x| format!("{}-{}", x.begin, x.end)).collect();
+        let parts: Vec<String> = rs
+            .range
+            .iter()
+            .map(|x| format!("{}-{}", x.begin, x.end))
+            .collect();
         text.push_str(&format!("[{}]", parts.join(", ")));
     } else if let Some(s) = &r.set {
         text.push_str(&format!("{{{}}}", s.item.join(", ")));
@@ -303,13 +307,18 @@ fn value_contains(e: &Resource, r: &Resource, exact: bool) -> bool {
             if exact {
                 have == want
             } else {
-                want.iter().all(|(b, en)| have.iter().any(|(hb, he)| hb <= b && en <= he))
+                want.iter()
+                    .all(|(b, en)| have.iter().any(|(hb, he)| hb <= b && en <= he))
             }
         }
         Ok(value::Type::Set) => {
             let have = set_of(e);
             let want = set_of(r);
-            if exact { have == want } else { want.is_subset(&have) }
+            if exact {
+                have == want
+            } else {
+                want.is_subset(&have)
+            }
         }
         _ => false,
     }
@@ -349,7 +358,10 @@ fn subtract_value(e: &mut Resource, r: &Resource) {
         }
         Ok(value::Type::Set) => {
             let want = set_of(r);
-            let left: Vec<String> = set_of(e).into_iter().filter(|i| !want.contains(i)).collect();
+            let left: Vec<String> = set_of(e)
+                .into_iter()
+                .filter(|i| !want.contains(i))
+                .collect();
             e.set = Some(value::Set { item: left });
         }
         _ => {}
@@ -364,7 +376,10 @@ fn ranges_of(r: &Resource) -> Vec<(u64, u64)> {
 }
 
 fn set_of(r: &Resource) -> BTreeSet<String> {
-    r.set.as_ref().map(|s| s.item.iter().cloned().collect()).unwrap_or_default()
+    r.set
+        .as_ref()
+        .map(|s| s.item.iter().cloned().collect())
+        .unwrap_or_default()
 }
 
 /// Sorts and merges overlapping or adjacent ranges.
@@ -384,7 +399,10 @@ pub fn coalesce(mut ranges: Vec<(u64, u64)>) -> Vec<(u64, u64)> {
 
 fn to_ranges(ranges: &[(u64, u64)]) -> value::Ranges {
     value::Ranges {
-        range: ranges.iter().map(|&(begin, end)| value::Range { begin, end }).collect(),
+        range: ranges
+            .iter()
+            .map(|&(begin, end)| value::Range { begin, end })
+            .collect(),
     }
 }
 
@@ -447,17 +465,27 @@ pub fn validate(r: &Resource) -> Result<(), String> {
     if r.name.is_empty() {
         return Err("Empty resource name".into());
     }
-    let ty = value::Type::try_from(r.r#type).map_err(|_| format!("Invalid type for resource '{}'", r.name))?;
+    let ty = value::Type::try_from(r.r#type)
+        .map_err(|_| format!("Invalid type for resource '{}'", r.name))?;
     match ty {
         value::Type::Scalar => {
             let Some(s) = &r.scalar else {
-                return Err(format!("Invalid scalar resource '{}': no scalar value", r.name));
+                return Err(format!(
+                    "Invalid scalar resource '{}': no scalar value",
+                    r.name
+                ));
             };
             if r.ranges.is_some() || r.set.is_some() {
-                return Err(format!("Invalid scalar resource '{}': extra values", r.name));
+                return Err(format!(
+                    "Invalid scalar resource '{}': extra values",
+                    r.name
+                ));
             }
             if !s.value.is_finite() || s.value < 0.0 {
-                return Err(format!("Invalid scalar resource '{}': {} is not a non-negative number", r.name, s.value));
+                return Err(format!(
+                    "Invalid scalar resource '{}': {} is not a non-negative number",
+                    r.name, s.value
+                ));
             }
         }
         value::Type::Ranges => {
@@ -465,10 +493,16 @@ pub fn validate(r: &Resource) -> Result<(), String> {
                 return Err(format!("Invalid ranges resource '{}': no ranges", r.name));
             };
             if r.scalar.is_some() || r.set.is_some() {
-                return Err(format!("Invalid ranges resource '{}': extra values", r.name));
+                return Err(format!(
+                    "Invalid ranges resource '{}': extra values",
+                    r.name
+                ));
             }
             if let Some(bad) = rs.range.iter().find(|x| x.begin > x.end) {
-                return Err(format!("Invalid ranges resource '{}': begin {} > end {}", r.name, bad.begin, bad.end));
+                return Err(format!(
+                    "Invalid ranges resource '{}': begin {} > end {}",
+                    r.name, bad.begin, bad.end
+                ));
             }
         }
         value::Type::Set => {
@@ -479,20 +513,32 @@ pub fn validate(r: &Resource) -> Result<(), String> {
         value::Type::Text => return Err(format!("Invalid type TEXT for resource '{}'", r.name)),
     }
     if r.disk.is_some() && r.name != "disk" {
-        return Err(format!("DiskInfo should not be set for {} resource", r.name));
+        return Err(format!(
+            "DiskInfo should not be set for {} resource",
+            r.name
+        ));
     }
     if r.revocable.is_some() && (r.disk.is_some() || !r.reservations.is_empty()) {
-        return Err(format!("Revocable resource '{}' cannot be reserved or a disk", r.name));
+        return Err(format!(
+            "Revocable resource '{}' cannot be reserved or a disk",
+            r.name
+        ));
     }
     for (i, ri) in r.reservations.iter().enumerate() {
         let role = ri.role.as_deref().unwrap_or("");
         crate::cluster::validation::validate_role(role)
             .map_err(|e| format!("Invalid reservation role '{role}' of '{}': {e}", r.name))?;
         if role == "*" {
-            return Err(format!("Resource '{}' cannot be reserved for role '*'", r.name));
+            return Err(format!(
+                "Resource '{}' cannot be reserved for role '*'",
+                r.name
+            ));
         }
         if i > 0 && ri.r#type != Some(reservation_info::Type::Dynamic as i32) {
-            return Err(format!("Refined reservations of '{}' must be DYNAMIC", r.name));
+            return Err(format!(
+                "Refined reservations of '{}' must be DYNAMIC",
+                r.name
+            ));
         }
         if i > 0 {
             let parent = r.reservations[i - 1].role.as_deref().unwrap_or("");
@@ -514,14 +560,20 @@ pub fn validate(r: &Resource) -> Result<(), String> {
             if v.host_path.is_some() {
                 return Err("Expecting 'host_path' to be unset for persistent volume".into());
             }
-            if v.container_path.is_empty() || v.container_path.starts_with('/') || v.container_path.contains("..") {
+            if v.container_path.is_empty()
+                || v.container_path.starts_with('/')
+                || v.container_path.contains("..")
+            {
                 return Err(format!(
                     "Persistent volume container path '{}' must be relative and non-nested",
                     v.container_path
                 ));
             }
             if r.reservations.is_empty() {
-                return Err(format!("Persistent volume '{}' must be on reserved disk", p.id));
+                return Err(format!(
+                    "Persistent volume '{}' must be on reserved disk",
+                    p.id
+                ));
             }
         } else if d.volume.is_some() {
             return Err("Non-persistent volume not supported".into());
@@ -559,7 +611,10 @@ pub fn upgrade(r: &Resource) -> Result<Resource, String> {
     out.reservation = None;
     if role == "*" {
         if r.reservation.is_some() {
-            return Err(format!("Resource '{}' has a reservation for role '*'", r.name));
+            return Err(format!(
+                "Resource '{}' has a reservation for role '*'",
+                r.name
+            ));
         }
     } else {
         let mut ri = ReservationInfo {
@@ -672,7 +727,10 @@ pub fn flat_json(resources: &Resources) -> serde_json::Value {
         let ranges = resources.ranges(name);
         if !ranges.is_empty() {
             let parts: Vec<String> = ranges.iter().map(|(b, e)| format!("{b}-{e}")).collect();
-            map.insert(name.into(), serde_json::json!(format!("[{}]", parts.join(", "))));
+            map.insert(
+                name.into(),
+                serde_json::json!(format!("[{}]", parts.join(", "))),
+            );
         } else {
             map.insert(name.into(), serde_json::json!(resources.scalar(name)));
         }
@@ -713,7 +771,10 @@ mod tests {
         assert_eq!(rs.scalar("cpus"), 1.0);
         rs.subtract(&scalar("cpus", 0.3)).unwrap();
         assert_eq!(rs.scalar("cpus"), 0.7);
-        assert!(rs.subtract(&scalar("cpus", 0.7001)).is_ok(), "0.7001 rounds to 0.700");
+        assert!(
+            rs.subtract(&scalar("cpus", 0.7001)).is_ok(),
+            "0.7001 rounds to 0.700"
+        );
         assert!(rs.is_empty());
     }
 
@@ -732,7 +793,10 @@ mod tests {
         let mut rs = Resources::from_list([&scalar("mem", 100.0)]);
         rs.add(&dyn_reserved(scalar("mem", 50.0), "eng", "p"));
         assert_eq!(rs.as_slice().len(), 2);
-        assert!(rs.subtract(&dyn_reserved(scalar("mem", 60.0), "eng", "p")).is_err());
+        assert!(
+            rs.subtract(&dyn_reserved(scalar("mem", 60.0), "eng", "p"))
+                .is_err()
+        );
         assert!(!rs.contains(&Resources::from_list([&scalar("mem", 120.0)])));
         assert_eq!(rs.scalar("mem"), 150.0);
     }
@@ -757,7 +821,10 @@ mod tests {
         let internal = upgrade(&pre).unwrap();
         assert_eq!(internal.role, None);
         assert_eq!(reservation_role(&internal), Some("eng"));
-        assert_eq!(internal.reservations[0].r#type, Some(reservation_info::Type::Dynamic as i32));
+        assert_eq!(
+            internal.reservations[0].r#type,
+            Some(reservation_info::Type::Dynamic as i32)
+        );
         assert_eq!(downgrade(&internal).unwrap(), pre);
         let unreserved = upgrade(&scalar("mem", 1.0)).unwrap();
         assert_eq!(downgrade(&unreserved).unwrap().role.as_deref(), Some("*"));
@@ -765,7 +832,11 @@ mod tests {
 
     #[test]
     fn refined_reservations_are_hidden_from_old_frameworks() {
-        let r = dyn_reserved(dyn_reserved(scalar("cpus", 1.0), "eng", "p"), "eng/web", "p");
+        let r = dyn_reserved(
+            dyn_reserved(scalar("cpus", 1.0), "eng", "p"),
+            "eng/web",
+            "p",
+        );
         assert!(validate(&r).is_ok());
         assert!(downgrade(&r).is_none());
         let bad = dyn_reserved(dyn_reserved(scalar("cpus", 1.0), "eng", "p"), "ops", "p");

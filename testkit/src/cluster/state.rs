@@ -15,7 +15,12 @@ use super::resources::{self, Resources};
 use super::{AgentStatus, Cluster, MESOS_VERSION};
 
 fn full(r: &Resource) -> Value {
-    json::to_value_with(&resources::endpoint(r), JsonOptions { emit_defaults: false })
+    json::to_value_with(
+        &resources::endpoint(r),
+        JsonOptions {
+            emit_defaults: false,
+        },
+    )
 }
 
 fn status_json(s: &TaskStatus) -> Value {
@@ -62,14 +67,13 @@ fn framework_json(c: &Cluster, fw: &Framework) -> Value {
         }
         acc
     });
-    let offered = c
-        .offers
-        .values()
-        .filter(|o| o.framework_id == fw.id)
-        .fold(Resources::new(), |mut acc, o| {
+    let offered = c.offers.values().filter(|o| o.framework_id == fw.id).fold(
+        Resources::new(),
+        |mut acc, o| {
             acc.add_all(&o.resources);
             acc
-        });
+        },
+    );
     let capabilities: Vec<&str> = fw
         .info
         .capabilities
@@ -173,7 +177,9 @@ impl Cluster {
             .agents
             .values()
             .filter_map(|a| match a.status {
-                AgentStatus::Unreachable { since } => Some(json!({"id": a.id, "hostname": a.hostname, "unreachable_time": since})),
+                AgentStatus::Unreachable { since } => {
+                    Some(json!({"id": a.id, "hostname": a.hostname, "unreachable_time": since}))
+                }
                 _ => None,
             })
             .collect();

@@ -7,8 +7,9 @@ use plinth_proto::v1::offer::{Operation, operation};
 use plinth_proto::v1::resource::{DiskInfo, ReservationInfo, disk_info, reservation_info};
 use plinth_proto::v1::scheduler::{Event, call, event};
 use plinth_proto::v1::{
-    AgentId, CommandInfo, ExecutorId, ExecutorInfo, FrameworkId, FrameworkInfo, Offer, OfferId, Resource, TaskGroupInfo,
-    TaskId, TaskInfo, TaskState, TaskStatus, Volume, executor_info, task_status, volume,
+    AgentId, CommandInfo, ExecutorId, ExecutorInfo, FrameworkId, FrameworkInfo, Offer, OfferId,
+    Resource, TaskGroupInfo, TaskId, TaskInfo, TaskState, TaskStatus, Volume, executor_info,
+    task_status, volume,
 };
 
 use super::resources::{self, scalar};
@@ -66,12 +67,17 @@ impl Harness {
     }
 
     fn call(&mut self, fid: &str, call: plinth_proto::v1::scheduler::Call) {
-        self.cluster.handle_call(fid, &call, self.now).expect("call accepted");
+        self.cluster
+            .handle_call(fid, &call, self.now)
+            .expect("call accepted");
     }
 }
 
 fn updates(events: &[Event]) -> Vec<TaskStatus> {
-    events.iter().filter_map(|e| e.update.as_ref().map(|u| u.status.clone())).collect()
+    events
+        .iter()
+        .filter_map(|e| e.update.as_ref().map(|u| u.status.clone()))
+        .collect()
 }
 
 fn framework(role: &str, caps: &[capability::Type]) -> FrameworkInfo {
@@ -95,7 +101,9 @@ fn task(id: &str, agent: &str, res: Vec<Resource>) -> TaskInfo {
     TaskInfo {
         name: id.into(),
         task_id: TaskId { value: id.into() },
-        agent_id: AgentId { value: agent.into() },
+        agent_id: AgentId {
+            value: agent.into(),
+        },
         resources: res,
         command: Some(CommandInfo {
             value: Some("sleep 1000".into()),
@@ -113,13 +121,19 @@ fn launch(tasks: Vec<TaskInfo>) -> Operation {
     }
 }
 
-fn accept(offers: &[&Offer], ops: Vec<Operation>, refuse: Option<f64>) -> plinth_proto::v1::scheduler::Call {
+fn accept(
+    offers: &[&Offer],
+    ops: Vec<Operation>,
+    refuse: Option<f64>,
+) -> plinth_proto::v1::scheduler::Call {
     plinth_proto::v1::scheduler::Call {
         r#type: Some(call::Type::Accept as i32),
         accept: Some(call::Accept {
             offer_ids: offers.iter().map(|o| o.id.clone()).collect(),
             operations: ops,
-            filters: refuse.map(|s| plinth_proto::v1::Filters { refuse_seconds: Some(s) }),
+            filters: refuse.map(|s| plinth_proto::v1::Filters {
+                refuse_seconds: Some(s),
+            }),
         }),
         ..Default::default()
     }
@@ -179,7 +193,10 @@ fn subscribe_gets_subscribed_heartbeat_and_one_offer_per_agent() {
     let url = o.url.as_ref().expect("offers carry a url");
     assert_eq!(url.address.ip.as_deref(), Some(o.hostname.as_str()));
     assert!(o.allocation_info.is_none(), "not MULTI_ROLE");
-    assert!(o.resources.iter().all(|r| r.role.as_deref() == Some("*")), "pre-refinement format");
+    assert!(
+        o.resources.iter().all(|r| r.role.as_deref() == Some("*")),
+        "pre-refinement format"
+    );
     assert!(o.domain.is_some());
     // No new offers while the outstanding ones are unanswered.
     assert!(h.offers(&sub.stream_id).is_empty());
@@ -188,14 +205,26 @@ fn subscribe_gets_subscribed_heartbeat_and_one_offer_per_agent() {
 #[test]
 fn multi_role_frameworks_get_allocation_info_and_refined_format() {
     let mut h = Harness::new(1);
-    let mut info = framework("x", &[capability::Type::MultiRole, capability::Type::ReservationRefinement]);
+    let mut info = framework(
+        "x",
+        &[
+            capability::Type::MultiRole,
+            capability::Type::ReservationRefinement,
+        ],
+    );
     info.role = None;
     info.roles = vec!["a".into()];
     let sub = h.subscribe(info);
     let offers = h.offers(&sub.stream_id);
-    assert_eq!(offers[0].allocation_info.as_ref().unwrap().role.as_deref(), Some("a"));
+    assert_eq!(
+        offers[0].allocation_info.as_ref().unwrap().role.as_deref(),
+        Some("a")
+    );
     let r = &offers[0].resources[0];
-    assert_eq!(r.allocation_info.as_ref().unwrap().role.as_deref(), Some("a"));
+    assert_eq!(
+        r.allocation_info.as_ref().unwrap().role.as_deref(),
+        Some("a")
+    );
     assert!(r.role.is_none() && r.reservations.is_empty());
 }
 
@@ -206,10 +235,25 @@ fn launch_acks_and_resend_until_acknowledged() {
     let offers = h.offers(&sub.stream_id);
     let agent = offers[0].agent_id.value.clone();
     let fid = sub.framework_id.clone();
-    h.call(&fid, accept(&[&offers[0]], vec![launch(vec![task("t1", &agent, vec![scalar("cpus", 1.0), scalar("mem", 64.0)])])], None));
+    h.call(
+        &fid,
+        accept(
+            &[&offers[0]],
+            vec![launch(vec![task(
+                "t1",
+                &agent,
+                vec![scalar("cpus", 1.0), scalar("mem", 64.0)],
+            )])],
+            None,
+        ),
+    );
     h.advance(Duration::from_millis(20));
     let ups = updates(&h.events(&sub.stream_id));
-    assert_eq!(ups.len(), 1, "RUNNING is held until STARTING is acknowledged");
+    assert_eq!(
+        ups.len(),
+        1,
+        "RUNNING is held until STARTING is acknowledged"
+    );
     assert_eq!(ups[0].state, TaskState::TaskStarting as i32);
     assert_eq!(ups[0].uuid.as_ref().map(Vec::len), Some(16));
     // Not acknowledged: resent after the retry interval with the same uuid.
@@ -238,19 +282,42 @@ fn invalid_offers_lose_tasks_without_uuid() {
     let fid = sub.framework_id.clone();
     let agent = offers[0].agent_id.value.clone();
     let bogus = Offer {
-        id: OfferId { value: "nope".into() },
+        id: OfferId {
+            value: "nope".into(),
+        },
         ..offers[0].clone()
     };
-    h.call(&fid, accept(&[&bogus], vec![launch(vec![task("t1", &agent, vec![scalar("cpus", 1.0)])])], None));
+    h.call(
+        &fid,
+        accept(
+            &[&bogus],
+            vec![launch(vec![task("t1", &agent, vec![scalar("cpus", 1.0)])])],
+            None,
+        ),
+    );
     let ups = updates(&h.events(&sub.stream_id));
     assert_eq!(ups[0].state, TaskState::TaskLost as i32);
-    assert_eq!(ups[0].reason, Some(task_status::Reason::InvalidOffers as i32));
+    assert_eq!(
+        ups[0].reason,
+        Some(task_status::Reason::InvalidOffers as i32)
+    );
     assert_eq!(ups[0].source, Some(task_status::Source::Master as i32));
     assert!(ups[0].uuid.is_none());
     // Offers from two agents in one ACCEPT.
-    h.call(&fid, accept(&[&offers[0], &offers[1]], vec![launch(vec![task("t2", &agent, vec![scalar("cpus", 1.0)])])], None));
+    h.call(
+        &fid,
+        accept(
+            &[&offers[0], &offers[1]],
+            vec![launch(vec![task("t2", &agent, vec![scalar("cpus", 1.0)])])],
+            None,
+        ),
+    );
     let ups = updates(&h.events(&sub.stream_id));
-    assert!(ups[0].message.as_deref().unwrap().contains("single agent"), "{:?}", ups[0].message);
+    assert!(
+        ups[0].message.as_deref().unwrap().contains("single agent"),
+        "{:?}",
+        ups[0].message
+    );
 }
 
 #[test]
@@ -258,10 +325,23 @@ fn partition_aware_frameworks_get_dropped_instead_of_lost() {
     let mut h = Harness::new(1);
     let sub = h.subscribe(framework("web", &[capability::Type::PartitionAware]));
     let offers = h.offers(&sub.stream_id);
-    h.call(&sub.framework_id.clone(), accept(&[&offers[0], &offers[0]], vec![launch(vec![task("t", "x", vec![scalar("cpus", 1.0)])])], None));
+    h.call(
+        &sub.framework_id.clone(),
+        accept(
+            &[&offers[0], &offers[0]],
+            vec![launch(vec![task("t", "x", vec![scalar("cpus", 1.0)])])],
+            None,
+        ),
+    );
     let ups = updates(&h.events(&sub.stream_id));
     assert_eq!(ups[0].state, TaskState::TaskDropped as i32);
-    assert!(ups[0].message.as_deref().unwrap().contains("Duplicate offer"));
+    assert!(
+        ups[0]
+            .message
+            .as_deref()
+            .unwrap()
+            .contains("Duplicate offer")
+    );
 }
 
 #[test]
@@ -277,7 +357,11 @@ fn bad_tasks_get_task_error() {
     with_id.id = Some(plinth_proto::v1::OperationId { value: "op".into() });
     h.call(
         &sub.framework_id.clone(),
-        accept(&[&offers[0]], vec![launch(vec![no_command, greedy]), with_id], None),
+        accept(
+            &[&offers[0]],
+            vec![launch(vec![no_command, greedy]), with_id],
+            None,
+        ),
     );
     let ups = updates(&h.events(&sub.stream_id));
     assert_eq!(ups.len(), 3);
@@ -286,7 +370,13 @@ fn bad_tasks_get_task_error() {
         assert_eq!(u.reason, Some(task_status::Reason::TaskInvalid as i32));
         assert!(u.uuid.is_none());
     }
-    assert!(ups[1].message.as_deref().unwrap().contains("more resources"));
+    assert!(
+        ups[1]
+            .message
+            .as_deref()
+            .unwrap()
+            .contains("more resources")
+    );
 }
 
 #[test]
@@ -296,15 +386,29 @@ fn reserve_create_and_launch_group_in_one_accept_then_volume_survives() {
     let fid = sub.framework_id.clone();
     let offers = h.offers(&sub.stream_id);
     let agent = offers[0].agent_id.value.clone();
-    let reserved = vec![dynamic(scalar("cpus", 1.0), "web"), dynamic(scalar("mem", 256.0), "web"), dynamic(scalar("disk", 100.0), "web")];
+    let reserved = vec![
+        dynamic(scalar("cpus", 1.0), "web"),
+        dynamic(scalar("mem", 256.0), "web"),
+        dynamic(scalar("disk", 100.0), "web"),
+    ];
     let vol = volume(dynamic(scalar("disk", 100.0), "web"), "vol-1");
     let executor = ExecutorInfo {
         r#type: Some(executor_info::Type::Default as i32),
-        executor_id: ExecutorId { value: "exec".into() },
+        executor_id: ExecutorId {
+            value: "exec".into(),
+        },
         framework_id: Some(FrameworkId { value: fid.clone() }),
         ..Default::default()
     };
-    let mut t = task("pod-0", &agent, vec![dynamic(scalar("cpus", 1.0), "web"), dynamic(scalar("mem", 256.0), "web"), vol.clone()]);
+    let mut t = task(
+        "pod-0",
+        &agent,
+        vec![
+            dynamic(scalar("cpus", 1.0), "web"),
+            dynamic(scalar("mem", 256.0), "web"),
+            vol.clone(),
+        ],
+    );
     t.command = Some(CommandInfo {
         value: Some("true".into()),
         ..Default::default()
@@ -320,7 +424,9 @@ fn reserve_create_and_launch_group_in_one_accept_then_volume_survives() {
         },
         Operation {
             r#type: Some(operation::Type::Create as i32),
-            create: Some(operation::Create { volumes: vec![vol.clone()] }),
+            create: Some(operation::Create {
+                volumes: vec![vol.clone()],
+            }),
             ..Default::default()
         },
         Operation {
@@ -364,15 +470,27 @@ fn reserve_create_and_launch_group_in_one_accept_then_volume_survives() {
         },
     );
     let again = h.offers(&sub.stream_id);
-    let has_volume = again[0]
-        .resources
-        .iter()
-        .any(|r| r.disk.as_ref().and_then(|d| d.persistence.as_ref()).is_some_and(|p| p.id == "vol-1"));
+    let has_volume = again[0].resources.iter().any(|r| {
+        r.disk
+            .as_ref()
+            .and_then(|d| d.persistence.as_ref())
+            .is_some_and(|p| p.id == "vol-1")
+    });
     assert!(has_volume, "{:?}", again[0].resources);
     let state = h.cluster.state_json(h.now);
     let reserved = &state["slaves"][0]["reserved_resources_full"]["web"];
-    assert!(reserved.as_array().unwrap().iter().any(|r| r["disk"]["persistence"]["id"] == "vol-1"), "{reserved}");
-    assert_eq!(state["frameworks"][0]["completed_tasks"][0]["state"], "TASK_FINISHED");
+    assert!(
+        reserved
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["disk"]["persistence"]["id"] == "vol-1"),
+        "{reserved}"
+    );
+    assert_eq!(
+        state["frameworks"][0]["completed_tasks"][0]["state"],
+        "TASK_FINISHED"
+    );
 }
 
 #[test]
@@ -385,7 +503,9 @@ fn decline_filters_hold_until_revive() {
         r#type: Some(call::Type::Decline as i32),
         decline: Some(call::Decline {
             offer_ids: vec![offers[0].id.clone()],
-            filters: Some(plinth_proto::v1::Filters { refuse_seconds: Some(3600.0) }),
+            filters: Some(plinth_proto::v1::Filters {
+                refuse_seconds: Some(3600.0),
+            }),
         }),
         ..Default::default()
     };
@@ -408,7 +528,10 @@ fn default_filter_expires_after_five_seconds() {
     let mut h = Harness::new(1);
     let sub = h.subscribe(framework("web", &[]));
     let offers = h.offers(&sub.stream_id);
-    h.call(&sub.framework_id.clone(), accept(&[&offers[0]], vec![], Some(-1.0)));
+    h.call(
+        &sub.framework_id.clone(),
+        accept(&[&offers[0]], vec![], Some(-1.0)),
+    );
     h.advance(Duration::from_secs(4));
     assert!(h.offers(&sub.stream_id).is_empty());
     h.advance(Duration::from_secs(1));
@@ -437,7 +560,9 @@ fn suppress_stops_offers_and_revive_restarts_them() {
         &fid,
         plinth_proto::v1::scheduler::Call {
             r#type: Some(call::Type::Revive as i32),
-            revive: Some(call::Revive { roles: vec!["web".into()] }),
+            revive: Some(call::Revive {
+                roles: vec!["web".into()],
+            }),
             ..Default::default()
         },
     );
@@ -453,9 +578,19 @@ fn disconnect_then_failover_timeout_removes_framework() {
     let fid = sub.framework_id.clone();
     let offers = h.offers(&sub.stream_id);
     let agent = offers[0].agent_id.value.clone();
-    h.call(&fid, accept(&[&offers[0]], vec![launch(vec![task("t", &agent, vec![scalar("cpus", 1.0)])])], None));
+    h.call(
+        &fid,
+        accept(
+            &[&offers[0]],
+            vec![launch(vec![task("t", &agent, vec![scalar("cpus", 1.0)])])],
+            None,
+        ),
+    );
     h.cluster.stream_closed(&sub.stream_id, h.now);
-    assert_eq!(h.cluster.check_caller(&fid, Some(&sub.stream_id), None), Err(ClusterError::NotSubscribed));
+    assert_eq!(
+        h.cluster.check_caller(&fid, Some(&sub.stream_id), None),
+        Err(ClusterError::NotSubscribed)
+    );
     // Re-subscribing within the timeout keeps the task.
     info.id = Some(FrameworkId { value: fid.clone() });
     let again = h.subscribe(info.clone());
@@ -467,7 +602,9 @@ fn disconnect_then_failover_timeout_removes_framework() {
     let outputs = h.cluster.take_outputs();
     let failed_over = outputs.iter().any(|o| matches!(o, Output::Send { stream_id, event } if *stream_id == again.stream_id && event.error.as_ref().is_some_and(|e| e.message == "Framework failed over")));
     assert!(failed_over);
-    assert!(outputs.contains(&Output::Close { stream_id: again.stream_id.clone() }));
+    assert!(outputs.contains(&Output::Close {
+        stream_id: again.stream_id.clone()
+    }));
     // Disconnect and let the timeout expire.
     h.cluster.stream_closed(&third.stream_id, h.now);
     h.advance(Duration::from_secs(3));
@@ -477,7 +614,10 @@ fn disconnect_then_failover_timeout_removes_framework() {
         framework_info: info,
         ..Default::default()
     };
-    assert_eq!(h.cluster.subscribe(&sub, h.now).unwrap_err(), "Framework has been removed");
+    assert_eq!(
+        h.cluster.subscribe(&sub, h.now).unwrap_err(),
+        "Framework has been removed"
+    );
 }
 
 #[test]
@@ -489,11 +629,15 @@ fn reconcile_answers_without_uuid() {
     let _ = h.events(&sub.stream_id);
     let tasks = vec![
         call::reconcile::Task {
-            task_id: TaskId { value: "ghost".into() },
+            task_id: TaskId {
+                value: "ghost".into(),
+            },
             agent_id: Some(AgentId { value: agent }),
         },
         call::reconcile::Task {
-            task_id: TaskId { value: "nowhere".into() },
+            task_id: TaskId {
+                value: "nowhere".into(),
+            },
             agent_id: None,
         },
     ];
@@ -501,7 +645,11 @@ fn reconcile_answers_without_uuid() {
     let ups = updates(&h.events(&sub.stream_id));
     assert_eq!(ups[0].state, TaskState::TaskGone as i32);
     assert_eq!(ups[1].state, TaskState::TaskUnknown as i32);
-    assert!(ups.iter().all(|u| u.uuid.is_none() && u.reason == Some(task_status::Reason::Reconciliation as i32)));
+    assert!(
+        ups.iter()
+            .all(|u| u.uuid.is_none()
+                && u.reason == Some(task_status::Reason::Reconciliation as i32))
+    );
 }
 
 #[test]
@@ -511,9 +659,18 @@ fn lost_agent_goes_unreachable_then_gone() {
     let fid = sub.framework_id.clone();
     let offers = h.offers(&sub.stream_id);
     let agent = offers[0].agent_id.value.clone();
-    h.call(&fid, accept(&[&offers[0]], vec![launch(vec![task("t", &agent, vec![scalar("cpus", 1.0)])])], None));
+    h.call(
+        &fid,
+        accept(
+            &[&offers[0]],
+            vec![launch(vec![task("t", &agent, vec![scalar("cpus", 1.0)])])],
+            None,
+        ),
+    );
     let _ = h.events(&sub.stream_id);
-    h.cluster.mark_agent_unreachable(&agent, Some(Duration::from_secs(5)), h.now).unwrap();
+    h.cluster
+        .mark_agent_unreachable(&agent, Some(Duration::from_secs(5)), h.now)
+        .unwrap();
     let events = h.events(&sub.stream_id);
     let ups = updates(&events);
     assert_eq!(ups[0].state, TaskState::TaskUnreachable as i32);
@@ -530,7 +687,10 @@ fn lost_agent_goes_unreachable_then_gone() {
         h.now,
     );
     let ups = updates(&h.events(&sub.stream_id));
-    assert_eq!(ups.last().unwrap().state, TaskState::TaskGoneByOperator as i32);
+    assert_eq!(
+        ups.last().unwrap().state,
+        TaskState::TaskGoneByOperator as i32
+    );
 }
 
 #[test]
@@ -540,7 +700,14 @@ fn kill_of_unknown_task_reconciles_and_known_task_is_killed() {
     let fid = sub.framework_id.clone();
     let offers = h.offers(&sub.stream_id);
     let agent = offers[0].agent_id.value.clone();
-    h.call(&fid, accept(&[&offers[0]], vec![launch(vec![task("t", &agent, vec![scalar("cpus", 1.0)])])], None));
+    h.call(
+        &fid,
+        accept(
+            &[&offers[0]],
+            vec![launch(vec![task("t", &agent, vec![scalar("cpus", 1.0)])])],
+            None,
+        ),
+    );
     let kill = |id: &str| plinth_proto::v1::scheduler::Call {
         r#type: Some(call::Type::Kill as i32),
         kill: Some(call::Kill {
@@ -553,7 +720,10 @@ fn kill_of_unknown_task_reconciles_and_known_task_is_killed() {
     h.call(&fid, kill("missing"));
     let ups = updates(&h.events(&sub.stream_id));
     assert_eq!(ups[0].state, TaskState::TaskLost as i32);
-    assert_eq!(ups[0].reason, Some(task_status::Reason::Reconciliation as i32));
+    assert_eq!(
+        ups[0].reason,
+        Some(task_status::Reason::Reconciliation as i32)
+    );
     h.call(&fid, kill("t"));
     let ups = updates(&h.events(&sub.stream_id));
     assert_eq!(ups[0].state, TaskState::TaskKilled as i32);
@@ -576,8 +746,15 @@ fn unreserve_and_destroy_return_resources() {
             ..Default::default()
         };
         match t {
-            operation::Type::Reserve => o.reserve = Some(operation::Reserve { resources: list, source: vec![] }),
-            operation::Type::Unreserve => o.unreserve = Some(operation::Unreserve { resources: list }),
+            operation::Type::Reserve => {
+                o.reserve = Some(operation::Reserve {
+                    resources: list,
+                    source: vec![],
+                })
+            }
+            operation::Type::Unreserve => {
+                o.unreserve = Some(operation::Unreserve { resources: list })
+            }
             operation::Type::Create => o.create = Some(operation::Create { volumes: list }),
             _ => o.destroy = Some(operation::Destroy { volumes: list }),
         }
@@ -599,7 +776,11 @@ fn unreserve_and_destroy_return_resources() {
         ),
     );
     let a = h.cluster.agent(&agent).unwrap();
-    assert!(a.total.iter().all(|r| r.reservations.is_empty()), "{}", a.total);
+    assert!(
+        a.total.iter().all(|r| r.reservations.is_empty()),
+        "{}",
+        a.total
+    );
     assert_eq!(a.total.scalar("disk"), AgentSpec::default().disk);
     let _ = resources::describe(&disk);
 }

@@ -38,17 +38,23 @@ pub fn validate_role(role: &str) -> Result<(), String> {
         return Err(format!("Role '{role}' cannot start or end with a slash"));
     }
     if role.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(format!("Role '{role}' cannot include whitespace or control characters"));
+        return Err(format!(
+            "Role '{role}' cannot include whitespace or control characters"
+        ));
     }
     for component in role.split('/') {
         if component.is_empty() {
             return Err(format!("Role '{role}' cannot contain '//'"));
         }
         if component == "." || component == ".." || component == "*" {
-            return Err(format!("Role '{role}' cannot contain '.', '..' or '*' as a component"));
+            return Err(format!(
+                "Role '{role}' cannot contain '.', '..' or '*' as a component"
+            ));
         }
         if component.starts_with('-') {
-            return Err(format!("Role '{role}' cannot contain a component starting with '-'"));
+            return Err(format!(
+                "Role '{role}' cannot contain a component starting with '-'"
+            ));
         }
     }
     Ok(())
@@ -57,7 +63,9 @@ pub fn validate_role(role: &str) -> Result<(), String> {
 /// Whether the framework declared a capability.
 #[must_use]
 pub fn has_capability(info: &FrameworkInfo, cap: capability::Type) -> bool {
-    info.capabilities.iter().any(|c| c.r#type == Some(cap as i32))
+    info.capabilities
+        .iter()
+        .any(|c| c.r#type == Some(cap as i32))
 }
 
 /// The roles a framework subscribes with (`role` or, with MULTI_ROLE, `roles`).
@@ -74,35 +82,45 @@ pub fn framework_roles(info: &FrameworkInfo) -> Vec<String> {
 pub fn validate_framework_info(info: &FrameworkInfo) -> Result<(), String> {
     let multi = has_capability(info, capability::Type::MultiRole);
     if !multi && !info.roles.is_empty() {
-        return Err("'FrameworkInfo.roles' is set but MULTI_ROLE capability is not specified".into());
+        return Err(
+            "'FrameworkInfo.roles' is set but MULTI_ROLE capability is not specified".into(),
+        );
     }
     if multi && info.role.is_some() {
-        return Err("'FrameworkInfo.role' must not be set when the MULTI_ROLE capability is specified".into());
+        return Err(
+            "'FrameworkInfo.role' must not be set when the MULTI_ROLE capability is specified"
+                .into(),
+        );
     }
     let roles = framework_roles(info);
     let mut seen = BTreeSet::new();
     for role in &roles {
         validate_role(role)?;
         if !seen.insert(role) {
-            return Err(format!("'FrameworkInfo.roles' contains duplicate role '{role}'"));
+            return Err(format!(
+                "'FrameworkInfo.roles' contains duplicate role '{role}'"
+            ));
         }
     }
-    if let Some(t) = info.failover_timeout {
-        if !t.is_finite() || t < 0.0 || t > 1.0e12 {
-            return Err(format!("Invalid failover_timeout: {t} cannot be converted to a Duration"));
-        }
+    if let Some(t) = info.failover_timeout
+        && (!t.is_finite() || !(0.0..=1.0e12).contains(&t))
+    {
+        return Err(format!(
+            "Invalid failover_timeout: {t} cannot be converted to a Duration"
+        ));
     }
-    if let Some(id) = &info.id {
-        if id.value.is_empty() {
-            return Err("'FrameworkInfo.id' must not be empty when set".into());
-        }
+    if let Some(id) = &info.id
+        && id.value.is_empty()
+    {
+        return Err("'FrameworkInfo.id' must not be empty when set".into());
     }
     Ok(())
 }
 
 /// Validates one task's shape (not its resources against the offer).
 pub fn validate_task_shape(task: &TaskInfo, offer_agent: &str) -> Result<(), String> {
-    validate_id(&task.task_id.value).map_err(|e| format!("Task ID '{}' is invalid: {e}", task.task_id.value))?;
+    validate_id(&task.task_id.value)
+        .map_err(|e| format!("Task ID '{}' is invalid: {e}", task.task_id.value))?;
     if task.agent_id.value != offer_agent {
         return Err(format!(
             "Task uses invalid agent: {} (the offers are for {offer_agent})",
@@ -113,12 +131,22 @@ pub fn validate_task_shape(task: &TaskInfo, offer_agent: &str) -> Result<(), Str
         return Err("Task uses no resources".into());
     }
     if task.executor.is_some() == task.command.is_some() {
-        return Err("Task should have at least one (but not both) of CommandInfo or ExecutorInfo present".into());
+        return Err(
+            "Task should have at least one (but not both) of CommandInfo or ExecutorInfo present"
+                .into(),
+        );
     }
     if let Some(executor) = &task.executor {
-        validate_id(&executor.executor_id.value)
-            .map_err(|e| format!("Executor ID '{}' is invalid: {e}", executor.executor_id.value))?;
-        if executor.r#type.is_some_and(|t| t != executor_info::Type::Custom as i32) {
+        validate_id(&executor.executor_id.value).map_err(|e| {
+            format!(
+                "Executor ID '{}' is invalid: {e}",
+                executor.executor_id.value
+            )
+        })?;
+        if executor
+            .r#type
+            .is_some_and(|t| t != executor_info::Type::Custom as i32)
+        {
             return Err("'ExecutorInfo.type' must be 'CUSTOM' for LAUNCH".into());
         }
         if executor.command.is_none() {
@@ -131,18 +159,22 @@ pub fn validate_task_shape(task: &TaskInfo, offer_agent: &str) -> Result<(), Str
             return Err("'CommandInfo.value' must be set for a shell command".into());
         }
     }
-    if let Some(container) = &task.container {
-        if container.linux_info.as_ref().and_then(|l| l.share_cgroups) == Some(false) {
-            return Err("Only tasks in a task group may have 'share_cgroups' set to 'false'".into());
-        }
+    if let Some(container) = &task.container
+        && container.linux_info.as_ref().and_then(|l| l.share_cgroups) == Some(false)
+    {
+        return Err("Only tasks in a task group may have 'share_cgroups' set to 'false'".into());
     }
     Ok(())
 }
 
 /// Validates the executor of a LAUNCH_GROUP.
 pub fn validate_group_executor(executor: &ExecutorInfo, framework_id: &str) -> Result<(), String> {
-    validate_id(&executor.executor_id.value)
-        .map_err(|e| format!("Executor ID '{}' is invalid: {e}", executor.executor_id.value))?;
+    validate_id(&executor.executor_id.value).map_err(|e| {
+        format!(
+            "Executor ID '{}' is invalid: {e}",
+            executor.executor_id.value
+        )
+    })?;
     let Some(ty) = executor.r#type else {
         return Err("'ExecutorInfo.type' must be set".into());
     };
@@ -174,18 +206,25 @@ pub fn validate_group_executor(executor: &ExecutorInfo, framework_id: &str) -> R
 }
 
 /// Validates one task of a task group.
-pub fn validate_group_task(task: &TaskInfo, executor: &ExecutorInfo, offer_agent: &str) -> Result<(), String> {
-    validate_id(&task.task_id.value).map_err(|e| format!("Task ID '{}' is invalid: {e}", task.task_id.value))?;
+pub fn validate_group_task(
+    task: &TaskInfo,
+    executor: &ExecutorInfo,
+    offer_agent: &str,
+) -> Result<(), String> {
+    validate_id(&task.task_id.value)
+        .map_err(|e| format!("Task ID '{}' is invalid: {e}", task.task_id.value))?;
     if task.agent_id.value != offer_agent {
         return Err(format!("Task uses invalid agent: {}", task.agent_id.value));
     }
     if task.resources.is_empty() {
         return Err("Task uses no resources".into());
     }
-    if let Some(own) = &task.executor {
-        if own.executor_id != executor.executor_id {
-            return Err("The executor of a task in a task group must match the group's executor".into());
-        }
+    if let Some(own) = &task.executor
+        && own.executor_id != executor.executor_id
+    {
+        return Err(
+            "The executor of a task in a task group must match the group's executor".into(),
+        );
     }
     if task
         .container
@@ -216,7 +255,9 @@ mod tests {
         for good in ["*", "eng", "eng/backend", "a-b"] {
             assert!(validate_role(good).is_ok(), "{good}");
         }
-        for bad in ["", "/eng", "eng/", "a//b", "a/./b", "a/*", "-a", "a b", "a/-b"] {
+        for bad in [
+            "", "/eng", "eng/", "a//b", "a/./b", "a/*", "-a", "a b", "a/-b",
+        ] {
             assert!(validate_role(bad).is_err(), "{bad}");
         }
     }
@@ -229,13 +270,21 @@ mod tests {
             roles: vec!["a".into()],
             ..Default::default()
         };
-        assert!(validate_framework_info(&info).unwrap_err().contains("MULTI_ROLE"));
+        assert!(
+            validate_framework_info(&info)
+                .unwrap_err()
+                .contains("MULTI_ROLE")
+        );
         info.capabilities.push(Capability {
             r#type: Some(capability::Type::MultiRole as i32),
         });
         assert!(validate_framework_info(&info).is_ok());
         info.roles.push("a".into());
-        assert!(validate_framework_info(&info).unwrap_err().contains("duplicate"));
+        assert!(
+            validate_framework_info(&info)
+                .unwrap_err()
+                .contains("duplicate")
+        );
         info.roles = vec!["ok".into()];
         info.failover_timeout = Some(f64::INFINITY);
         assert!(validate_framework_info(&info).is_err());

@@ -37,9 +37,19 @@ pub(crate) async fn stats(State(shared): State<Arc<Shared>>) -> Json<serde_json:
 
 pub(crate) async fn faults(State(shared): State<Arc<Shared>>, body: Body) -> Response {
     let limit = 1024 * 1024;
-    let bytes = match tokio::time::timeout(shared.config.request_timeout, axum::body::to_bytes(body, limit)).await {
+    let bytes = match tokio::time::timeout(
+        shared.config.request_timeout,
+        axum::body::to_bytes(body, limit),
+    )
+    .await
+    {
         Ok(Ok(b)) => b,
-        Ok(Err(e)) => return text(StatusCode::BAD_REQUEST, format!("cannot read the fault: {e}")),
+        Ok(Err(e)) => {
+            return text(
+                StatusCode::BAD_REQUEST,
+                format!("cannot read the fault: {e}"),
+            );
+        }
         Err(_) => return text(StatusCode::REQUEST_TIMEOUT, "timed out reading the fault"),
     };
     let fault: Fault = match serde_json::from_slice(&bytes) {
@@ -48,7 +58,9 @@ pub(crate) async fn faults(State(shared): State<Arc<Shared>>, body: Body) -> Res
     };
     match shared.inject(&fault) {
         Ok(answer) => Json(answer).into_response(),
-        Err(FaultError::Cluster(e @ ClusterError::NotFound { .. })) => text(StatusCode::NOT_FOUND, e.to_string()),
+        Err(FaultError::Cluster(e @ ClusterError::NotFound { .. })) => {
+            text(StatusCode::NOT_FOUND, e.to_string())
+        }
         Err(e) => text(StatusCode::CONFLICT, e.to_string()),
     }
 }

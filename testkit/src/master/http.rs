@@ -43,13 +43,23 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
 }
 
 pub(crate) fn text(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, [(CONTENT_TYPE, "text/plain; charset=utf-8")], message.into()).into_response()
+    (
+        status,
+        [(CONTENT_TYPE, "text/plain; charset=utf-8")],
+        message.into(),
+    )
+        .into_response()
 }
 
-async fn scheduler(State(shared): State<Arc<Shared>>, method: Method, headers: HeaderMap, body: Body) -> Response {
+async fn scheduler(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let principal = match authenticate(&shared, &headers) {
         Ok(p) => p,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     match shared.leader() {
         Leader::Leading => {}
@@ -74,9 +84,16 @@ async fn scheduler(State(shared): State<Arc<Shared>>, method: Method, headers: H
             .into_response();
     }
     let Some(content_type) = headers.get(CONTENT_TYPE) else {
-        return text(StatusCode::BAD_REQUEST, "Expecting 'Content-Type' to be present");
+        return text(
+            StatusCode::BAD_REQUEST,
+            "Expecting 'Content-Type' to be present",
+        );
     };
-    let Some(encoding) = content_type.to_str().ok().and_then(Encoding::from_content_type) else {
+    let Some(encoding) = content_type
+        .to_str()
+        .ok()
+        .and_then(Encoding::from_content_type)
+    else {
         return text(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             format!("Expecting 'Content-Type' of {APPLICATION_JSON} or {APPLICATION_PROTOBUF}"),
@@ -91,15 +108,24 @@ async fn scheduler(State(shared): State<Arc<Shared>>, method: Method, headers: H
         Err(e) => return text(StatusCode::BAD_REQUEST, decode_message(encoding, &e)),
     };
     if let Err(message) = validate_call(&call, principal.as_deref()) {
-        return text(StatusCode::BAD_REQUEST, format!("Failed to validate scheduler::Call: {message}"));
+        return text(
+            StatusCode::BAD_REQUEST,
+            format!("Failed to validate scheduler::Call: {message}"),
+        );
     }
     if call.r#type == Some(call::Type::Subscribe as i32) {
         return subscribe(&shared, &headers, call, principal);
     }
     let Some(framework_id) = call.framework_id.as_ref().map(|f| f.value.clone()) else {
-        return text(StatusCode::BAD_REQUEST, "Expecting 'framework_id' to be present");
+        return text(
+            StatusCode::BAD_REQUEST,
+            "Expecting 'framework_id' to be present",
+        );
     };
-    let stream_id = headers.get(MESOS_STREAM_ID).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let stream_id = headers
+        .get(MESOS_STREAM_ID)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let result = shared.with_cluster(|c, now| {
         c.check_caller(&framework_id, stream_id.as_deref(), principal.as_deref())?;
         c.handle_call(&framework_id, &call, now)
@@ -108,26 +134,33 @@ async fn scheduler(State(shared): State<Arc<Shared>>, method: Method, headers: H
         Ok(CallResult::Accepted) => StatusCode::ACCEPTED.into_response(),
         Ok(CallResult::Ok) => StatusCode::OK.into_response(),
         Err(e @ ClusterError::NotSubscribed) => text(StatusCode::FORBIDDEN, e.to_string()),
-        Err(e @ ClusterError::NotImplemented(_)) => text(StatusCode::NOT_IMPLEMENTED, e.to_string()),
+        Err(e @ ClusterError::NotImplemented(_)) => {
+            text(StatusCode::NOT_IMPLEMENTED, e.to_string())
+        }
         Err(e) => text(StatusCode::BAD_REQUEST, e.to_string()),
     }
 }
 
 /// HTTP Basic framework authentication, when credentials are configured.
-fn authenticate(shared: &Shared, headers: &HeaderMap) -> Result<Option<String>, Response> {
+fn authenticate(shared: &Shared, headers: &HeaderMap) -> Result<Option<String>, Box<Response>> {
     let credentials = &shared.config.credentials;
     if credentials.is_empty() {
         return Ok(None);
     }
     let unauthorized = || {
-        (
-            StatusCode::UNAUTHORIZED,
-            [(WWW_AUTHENTICATE, "Basic realm=\"mesos-master-scheduler\"")],
-            "",
+        Box::new(
+            (
+                StatusCode::UNAUTHORIZED,
+                [(WWW_AUTHENTICATE, "Basic realm=\"mesos-master-scheduler\"")],
+                "",
+            )
+                .into_response(),
         )
-            .into_response()
     };
-    let value = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()).ok_or_else(unauthorized)?;
+    let value = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(unauthorized)?;
     let encoded = value.strip_prefix("Basic ").ok_or_else(unauthorized)?;
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(encoded.trim())
@@ -143,8 +176,16 @@ fn authenticate(shared: &Shared, headers: &HeaderMap) -> Result<Option<String>, 
 
 async fn read_body(shared: &Shared, body: Body) -> Result<bytes::Bytes, Response> {
     let limit = shared.config.max_body_bytes;
-    match tokio::time::timeout(shared.config.request_timeout, axum::body::to_bytes(body, limit)).await {
-        Err(_) => Err(text(StatusCode::REQUEST_TIMEOUT, "Timed out reading the request body")),
+    match tokio::time::timeout(
+        shared.config.request_timeout,
+        axum::body::to_bytes(body, limit),
+    )
+    .await
+    {
+        Err(_) => Err(text(
+            StatusCode::REQUEST_TIMEOUT,
+            "Timed out reading the request body",
+        )),
         Ok(Err(e)) => Err(text(
             StatusCode::BAD_REQUEST,
             format!("Failed to read the request body (limit {limit} bytes): {e}"),
@@ -159,7 +200,9 @@ fn decode_message(encoding: Encoding, error: &DecodeError) -> String {
             format!("Failed to parse body into JSON: {e}")
         }
         (Encoding::Json, e) => format!("Failed to convert JSON into Call protobuf: {e}"),
-        (Encoding::Protobuf, DecodeError::Json(e)) => format!("Failed to parse body into Call protobuf: {e}"),
+        (Encoding::Protobuf, DecodeError::Json(e)) => {
+            format!("Failed to parse body into Call protobuf: {e}")
+        }
         (Encoding::Protobuf, _) => "Failed to parse body into Call protobuf".to_owned(),
     }
 }
@@ -181,24 +224,36 @@ pub(crate) fn validate_call(call: &Call, principal: Option<&str>) -> Result<(), 
         if non_empty(info.id.as_ref()) != non_empty(call.framework_id.as_ref()) {
             return Err("'framework_id' differs from 'subscribe.framework_info.id'".into());
         }
-        if let (Some(p), Some(fp)) = (principal, info.principal.as_deref()) {
-            if p != fp {
-                return Err(format!(
-                    "Authenticated principal '{p}' does not match principal '{fp}' set in `FrameworkInfo`"
-                ));
-            }
+        if let (Some(p), Some(fp)) = (principal, info.principal.as_deref())
+            && p != fp
+        {
+            return Err(format!(
+                "Authenticated principal '{p}' does not match principal '{fp}' set in `FrameworkInfo`"
+            ));
         }
         return Ok(());
     }
     if non_empty(call.framework_id.as_ref()).is_none() {
         return Err("Expecting 'framework_id' to be present".into());
     }
-    let present = |name: &str, yes: bool| if yes { Ok(()) } else { Err(format!("Expecting '{name}' to be present")) };
+    let present = |name: &str, yes: bool| {
+        if yes {
+            Ok(())
+        } else {
+            Err(format!("Expecting '{name}' to be present"))
+        }
+    };
     match kind {
         call::Type::Accept => present("accept", call.accept.is_some()),
         call::Type::Decline => present("decline", call.decline.is_some()),
-        call::Type::AcceptInverseOffers => present("accept_inverse_offers", call.accept_inverse_offers.is_some()),
-        call::Type::DeclineInverseOffers => present("decline_inverse_offers", call.decline_inverse_offers.is_some()),
+        call::Type::AcceptInverseOffers => present(
+            "accept_inverse_offers",
+            call.accept_inverse_offers.is_some(),
+        ),
+        call::Type::DeclineInverseOffers => present(
+            "decline_inverse_offers",
+            call.decline_inverse_offers.is_some(),
+        ),
         call::Type::Kill => present("kill", call.kill.is_some()),
         call::Type::Shutdown => present("shutdown", call.shutdown.is_some()),
         call::Type::Acknowledge => {
@@ -206,7 +261,10 @@ pub(crate) fn validate_call(call: &Call, principal: Option<&str>) -> Result<(), 
                 return Err("Expecting 'acknowledge' to be present".into());
             };
             if ack.uuid.len() != 16 {
-                return Err(format!("Not a valid UUID: 'uuid' has {} bytes, expected 16", ack.uuid.len()));
+                return Err(format!(
+                    "Not a valid UUID: 'uuid' has {} bytes, expected 16",
+                    ack.uuid.len()
+                ));
             }
             Ok(())
         }
@@ -223,26 +281,39 @@ pub(crate) fn validate_call(call: &Call, principal: Option<&str>) -> Result<(), 
             Ok(())
         }
         call::Type::Reconcile => present("reconcile", call.reconcile.is_some()),
-        call::Type::ReconcileOperations => present("reconcile_operations", call.reconcile_operations.is_some()),
+        call::Type::ReconcileOperations => {
+            present("reconcile_operations", call.reconcile_operations.is_some())
+        }
         call::Type::Message => present("message", call.message.is_some()),
         call::Type::Request => present("request", call.request.is_some()),
         call::Type::UpdateFramework => {
             let Some(update) = &call.update_framework else {
                 return Err("Expecting 'update_framework' to be present".into());
             };
-            if non_empty(update.framework_info.id.as_ref()) != non_empty(call.framework_id.as_ref()) {
-                return Err("'framework_id' differs from 'update_framework.framework_info.id'".into());
+            if non_empty(update.framework_info.id.as_ref()) != non_empty(call.framework_id.as_ref())
+            {
+                return Err(
+                    "'framework_id' differs from 'update_framework.framework_info.id'".into(),
+                );
             }
             Ok(())
         }
-        call::Type::Teardown | call::Type::Revive | call::Type::Suppress | call::Type::Unknown | call::Type::Subscribe => Ok(()),
+        call::Type::Teardown
+        | call::Type::Revive
+        | call::Type::Suppress
+        | call::Type::Unknown
+        | call::Type::Subscribe => Ok(()),
     }
 }
 
 /// Whether the `Accept` headers (all of them, comma lists, q-values) accept
 /// `media`. No header accepts everything.
 pub(crate) fn accepts(headers: &HeaderMap, media: &str) -> bool {
-    let values: Vec<&str> = headers.get_all(ACCEPT).iter().filter_map(|v| v.to_str().ok()).collect();
+    let values: Vec<&str> = headers
+        .get_all(ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
     if values.is_empty() {
         return true;
     }
@@ -272,7 +343,12 @@ pub(crate) fn accepts(headers: &HeaderMap, media: &str) -> bool {
     best.is_some_and(|(_, q)| q > 0.0)
 }
 
-fn subscribe(shared: &Arc<Shared>, headers: &HeaderMap, mut call: Call, principal: Option<String>) -> Response {
+fn subscribe(
+    shared: &Arc<Shared>,
+    headers: &HeaderMap,
+    mut call: Call,
+    principal: Option<String>,
+) -> Response {
     let encoding = if accepts(headers, APPLICATION_JSON) {
         Encoding::Json
     } else if accepts(headers, APPLICATION_PROTOBUF) {
@@ -290,7 +366,10 @@ fn subscribe(shared: &Arc<Shared>, headers: &HeaderMap, mut call: Call, principa
         );
     }
     let Some(mut subscribe) = call.subscribe.take() else {
-        return text(StatusCode::BAD_REQUEST, "Expecting 'subscribe' to be present");
+        return text(
+            StatusCode::BAD_REQUEST,
+            "Expecting 'subscribe' to be present",
+        );
     };
     if subscribe.framework_info.principal.is_none() {
         subscribe.framework_info.principal = principal;
@@ -328,7 +407,12 @@ fn subscribe(shared: &Arc<Shared>, headers: &HeaderMap, mut call: Call, principa
         .header(MESOS_STREAM_ID, stream_id)
         .header(http::header::CACHE_CONTROL, "no-cache")
         .body(body)
-        .unwrap_or_else(|_| text(StatusCode::INTERNAL_SERVER_ERROR, "could not build the response"))
+        .unwrap_or_else(|_| {
+            text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "could not build the response",
+            )
+        })
 }
 
 #[cfg(test)]
@@ -346,28 +430,59 @@ mod tests {
     #[test]
     fn accept_negotiation_follows_media_ranges() {
         assert!(accepts(&HeaderMap::new(), APPLICATION_JSON));
-        assert!(!accepts(&with_accept(&["application/x-protobuf"]), APPLICATION_JSON));
-        assert!(accepts(&with_accept(&["application/x-protobuf"]), APPLICATION_PROTOBUF));
-        assert!(accepts(&with_accept(&["text/html", "application/*"]), APPLICATION_JSON));
-        assert!(!accepts(&with_accept(&["*/*", "application/json;q=0"]), APPLICATION_JSON));
-        assert!(accepts(&with_accept(&["application/json;q=0.5, text/plain"]), APPLICATION_JSON));
-        assert!(!accepts(&with_accept(&["text/plain"]), APPLICATION_PROTOBUF));
+        assert!(!accepts(
+            &with_accept(&["application/x-protobuf"]),
+            APPLICATION_JSON
+        ));
+        assert!(accepts(
+            &with_accept(&["application/x-protobuf"]),
+            APPLICATION_PROTOBUF
+        ));
+        assert!(accepts(
+            &with_accept(&["text/html", "application/*"]),
+            APPLICATION_JSON
+        ));
+        assert!(!accepts(
+            &with_accept(&["*/*", "application/json;q=0"]),
+            APPLICATION_JSON
+        ));
+        assert!(accepts(
+            &with_accept(&["application/json;q=0.5, text/plain"]),
+            APPLICATION_JSON
+        ));
+        assert!(!accepts(
+            &with_accept(&["text/plain"]),
+            APPLICATION_PROTOBUF
+        ));
     }
 
     #[test]
     fn calls_are_validated_like_mesos() {
         let mut call = Call::default();
-        assert_eq!(validate_call(&call, None).unwrap_err(), "Expecting 'type' to be present");
+        assert_eq!(
+            validate_call(&call, None).unwrap_err(),
+            "Expecting 'type' to be present"
+        );
         call.r#type = Some(call::Type::Kill as i32);
-        assert_eq!(validate_call(&call, None).unwrap_err(), "Expecting 'framework_id' to be present");
+        assert_eq!(
+            validate_call(&call, None).unwrap_err(),
+            "Expecting 'framework_id' to be present"
+        );
         call.framework_id = Some(plinth_proto::v1::FrameworkId { value: "f".into() });
-        assert_eq!(validate_call(&call, None).unwrap_err(), "Expecting 'kill' to be present");
+        assert_eq!(
+            validate_call(&call, None).unwrap_err(),
+            "Expecting 'kill' to be present"
+        );
         call.r#type = Some(call::Type::Acknowledge as i32);
         call.acknowledge = Some(call::Acknowledge {
             uuid: vec![1, 2, 3],
             ..Default::default()
         });
-        assert!(validate_call(&call, None).unwrap_err().contains("Not a valid UUID"));
+        assert!(
+            validate_call(&call, None)
+                .unwrap_err()
+                .contains("Not a valid UUID")
+        );
         call.r#type = Some(call::Type::Revive as i32);
         assert!(validate_call(&call, None).is_ok());
     }

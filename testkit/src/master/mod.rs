@@ -134,11 +134,16 @@ pub(crate) struct Shared {
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // A panic while holding the lock would be a bug; keep serving anyway.
-        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Runs `f` on the model, then carries out its outputs, under the lock.
-    pub(crate) fn with_cluster<T>(&self, f: impl FnOnce(&mut Cluster, std::time::Instant) -> T) -> T {
+    pub(crate) fn with_cluster<T>(
+        &self,
+        f: impl FnOnce(&mut Cluster, std::time::Instant) -> T,
+    ) -> T {
         let now = now();
         let mut inner = self.lock();
         let out = f(&mut inner.cluster, now);
@@ -158,7 +163,9 @@ impl Shared {
             for output in outputs {
                 match output {
                     Output::Send { stream_id, event } => {
-                        let Some(tx) = inner.streams.get(&stream_id) else { continue };
+                        let Some(tx) = inner.streams.get(&stream_id) else {
+                            continue;
+                        };
                         if tx.try_send(event).is_err() {
                             tracing::warn!(%stream_id, "subscriber too slow (or gone); closing its stream");
                             inner.streams.remove(&stream_id);
@@ -245,7 +252,9 @@ pub struct TestMaster {
 
 impl std::fmt::Debug for TestMaster {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TestMaster").field("url", &self.url).finish_non_exhaustive()
+        f.debug_struct("TestMaster")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
     }
 }
 
@@ -258,7 +267,9 @@ impl TestMaster {
     /// The listen address cannot be bound, or the work directory cannot be created.
     pub async fn start(config: MasterConfig) -> Result<Self, MasterError> {
         if config.heartbeat_interval.is_zero() {
-            return Err(MasterError::Config("heartbeat interval must be positive".into()));
+            return Err(MasterError::Config(
+                "heartbeat interval must be positive".into(),
+            ));
         }
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
@@ -324,7 +335,10 @@ impl TestMaster {
             process,
         });
         let (shutdown, shutdown_rx) = watch::channel(false);
-        let mut tasks = vec![tokio::spawn(drive(Arc::clone(&shared), shutdown_rx.clone()))];
+        let mut tasks = vec![tokio::spawn(drive(
+            Arc::clone(&shared),
+            shutdown_rx.clone(),
+        ))];
         if let Some(rx) = updates {
             tasks.push(tokio::spawn(pump_process_updates(Arc::clone(&shared), rx)));
         }
@@ -400,7 +414,10 @@ impl TestMaster {
         self.shared.lock().streams.clear();
         if let Some(server) = self.server.take() {
             let abort = server.abort_handle();
-            if tokio::time::timeout(Duration::from_secs(3), server).await.is_err() {
+            if tokio::time::timeout(Duration::from_secs(3), server)
+                .await
+                .is_err()
+            {
                 abort.abort();
             }
         }
@@ -452,7 +469,10 @@ async fn drive(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
 }
 
 /// Feeds process-runtime updates into the model as agent reports.
-async fn pump_process_updates(shared: Arc<Shared>, mut rx: mpsc::Receiver<agent::process::ProcessUpdate>) {
+async fn pump_process_updates(
+    shared: Arc<Shared>,
+    mut rx: mpsc::Receiver<agent::process::ProcessUpdate>,
+) {
     while let Some(update) = rx.recv().await {
         let report = agent::report_of(&update);
         shared.with_cluster(|c, now| {

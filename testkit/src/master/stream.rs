@@ -23,7 +23,12 @@ use crate::cluster::heartbeat_event;
 #[must_use]
 pub(crate) fn record(event: &Event, encoding: Encoding) -> Bytes {
     let body = match encoding {
-        Encoding::Json => json::to_vec_with(event, JsonOptions { emit_defaults: true }),
+        Encoding::Json => json::to_vec_with(
+            event,
+            JsonOptions {
+                emit_defaults: true,
+            },
+        ),
         Encoding::Protobuf => event.encode_to_vec(),
     };
     recordio::frame(&body)

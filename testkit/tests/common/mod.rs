@@ -58,10 +58,19 @@ impl RawResponse {
 
 /// Sends one request with `Connection: close` and reads the whole answer
 /// (`Content-Length` or chunked).
-pub async fn raw(addr: std::net::SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> RawResponse {
+pub async fn raw(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> RawResponse {
     let fut = async {
         let mut stream = TcpStream::connect(addr).await.expect("connects");
-        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+        let mut head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+            body.len()
+        );
         for (k, v) in headers {
             head.push_str(&format!("{k}: {v}\r\n"));
         }
@@ -70,7 +79,9 @@ pub async fn raw(addr: std::net::SocketAddr, method: &str, path: &str, headers: 
         stream.write_all(body).await.expect("writes");
         let mut reader = BufReader::new(stream);
         let (status, headers) = read_head(&mut reader).await;
-        let chunked = headers.iter().any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
+        let chunked = headers
+            .iter()
+            .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
         let mut body = Vec::new();
         if chunked {
             while let Some(chunk) = read_chunk(&mut reader).await {
@@ -79,16 +90,28 @@ pub async fn raw(addr: std::net::SocketAddr, method: &str, path: &str, headers: 
         } else {
             reader.read_to_end(&mut body).await.expect("reads");
         }
-        RawResponse { status, headers, body }
+        RawResponse {
+            status,
+            headers,
+            body,
+        }
     };
-    tokio::time::timeout(WAIT, fut).await.expect("answer in time")
+    tokio::time::timeout(WAIT, fut)
+        .await
+        .expect("answer in time")
 }
 
 /// Reads the status line and headers.
-pub async fn read_head<R: tokio::io::AsyncBufRead + Unpin>(reader: &mut R) -> (u16, Vec<(String, String)>) {
+pub async fn read_head<R: tokio::io::AsyncBufRead + Unpin>(
+    reader: &mut R,
+) -> (u16, Vec<(String, String)>) {
     let mut line = String::new();
     reader.read_line(&mut line).await.expect("status line");
-    let status: u16 = line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).expect("status code");
+    let status: u16 = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status code");
     let mut headers = Vec::new();
     loop {
         let mut line = String::new();
@@ -155,7 +178,9 @@ pub async fn next_event(events: &mut Subscription, mut pick: impl FnMut(&Event) 
             }
         }
     };
-    tokio::time::timeout(WAIT, fut).await.expect("event in time")
+    tokio::time::timeout(WAIT, fut)
+        .await
+        .expect("event in time")
 }
 
 /// Waits for SUBSCRIBED; returns the framework id.
@@ -163,12 +188,16 @@ pub async fn subscribed(events: &mut Subscription) -> String {
     let fut = async {
         loop {
             match events.next().await {
-                Some(Ok(ClientEvent::Subscribed { framework_id, .. })) => return framework_id.value,
+                Some(Ok(ClientEvent::Subscribed { framework_id, .. })) => {
+                    return framework_id.value;
+                }
                 Some(Ok(_)) => {}
                 Some(Err(e)) => panic!("subscription failed: {e}"),
                 None => panic!("subscription ended"),
             }
         }
     };
-    tokio::time::timeout(WAIT, fut).await.expect("SUBSCRIBED in time")
+    tokio::time::timeout(WAIT, fut)
+        .await
+        .expect("SUBSCRIBED in time")
 }

@@ -101,12 +101,8 @@ pub(crate) fn run(cmd: SpecCommand) -> ExitCode {
             for w in &loaded.warnings {
                 eprintln!("warning: {w}");
             }
-            if !loaded.unsupported.is_empty() {
-                let n = loaded.unsupported.len();
-                eprintln!("{n} problem{} in spec:", if n == 1 { "" } else { "s" });
-                for u in &loaded.unsupported {
-                    eprintln!("  {u}");
-                }
+            if let Err(e) = loaded.check_runnable() {
+                eprintln!("{e}");
                 return ExitCode::from(1);
             }
             let pods = loaded.spec.pods.len();
@@ -125,7 +121,12 @@ pub(crate) fn run(cmd: SpecCommand) -> ExitCode {
                 Ok(x) => x,
                 Err(code) => return code,
             };
-            for w in loaded.warnings.iter().chain(&loaded.unsupported) {
+            for w in loaded
+                .warnings
+                .iter()
+                .chain(&loaded.unsupported)
+                .chain(&loaded.template_problems)
+            {
                 eprintln!("warning: {w}");
             }
             let report = report::describe(&loaded, &env);

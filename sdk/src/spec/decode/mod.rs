@@ -10,7 +10,7 @@ mod pod;
 mod service;
 mod task;
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 use super::error::{Diags, Location, SpecError, did_you_mean};
 use super::yaml::{Entry, Node, NodeValue};
@@ -21,14 +21,14 @@ pub(crate) use service::decode_service;
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Locator {
     pub(crate) file: Option<String>,
-    positions: BTreeMap<String, (u32, u32)>,
+    positions: HashMap<String, (u32, u32)>,
 }
 
 impl Locator {
     pub(crate) fn new(file: Option<String>) -> Self {
         Self {
             file,
-            positions: BTreeMap::new(),
+            positions: HashMap::new(),
         }
     }
 
@@ -81,6 +81,12 @@ pub(crate) fn join(path: &str, key: &str) -> String {
 }
 
 impl Cx<'_> {
+    /// Records where `path` is (the first record wins).
+    fn note(&mut self, path: &str, line: u32, col: u32) {
+        let line = (self.line_map)(line);
+        self.locs.record(path, line, col);
+    }
+
     fn at(&mut self, path: &str, line: u32, col: u32) -> Location {
         let line = (self.line_map)(line);
         self.locs.record(path, line, col);
@@ -97,7 +103,7 @@ impl Cx<'_> {
     pub(crate) fn err_at(&mut self, node: &Node, path: &str, error: SpecError) {
         let loc = match &node.value {
             NodeValue::Map(_) | NodeValue::Seq(_) if !path.is_empty() => {
-                let _ = self.at(path, node.line, node.col);
+                self.note(path, node.line, node.col);
                 self.locs.locate(path)
             }
             _ => self.at(path, node.line, node.col),
@@ -125,7 +131,7 @@ impl Cx<'_> {
     /// Opens a mapping. `None` (after reporting) when the node is not a mapping;
     /// an empty value reads as an empty mapping.
     pub(crate) fn map<'n>(&mut self, node: &'n Node, path: &str) -> Option<MapReader<'n>> {
-        let _ = self.at(path, node.line, node.col);
+        self.note(path, node.line, node.col);
         match &node.value {
             NodeValue::Map(entries) => Some(MapReader {
                 entries: {
@@ -152,7 +158,7 @@ impl Cx<'_> {
 
     /// Opens a list; an empty value reads as an empty list.
     pub(crate) fn seq<'n>(&mut self, node: &'n Node, path: &str) -> Option<&'n [Node]> {
-        let _ = self.at(path, node.line, node.col);
+        self.note(path, node.line, node.col);
         match &node.value {
             NodeValue::Seq(items) => Some(items),
             _ if node.is_null() => Some(&[]),
@@ -165,7 +171,7 @@ impl Cx<'_> {
 
     /// Any scalar's text; `None` for an empty value.
     pub(crate) fn string(&mut self, node: &Node, path: &str) -> Option<String> {
-        let _ = self.at(path, node.line, node.col);
+        self.note(path, node.line, node.col);
         if node.is_null() {
             return None;
         }
@@ -179,7 +185,7 @@ impl Cx<'_> {
     }
 
     fn scalar_text(&mut self, node: &Node, path: &str, expected: &str) -> Option<String> {
-        let _ = self.at(path, node.line, node.col);
+        self.note(path, node.line, node.col);
         if node.is_null() {
             return None;
         }

@@ -123,15 +123,7 @@ pub(super) fn check(spec: &ServiceSpec, v: &mut Validator<'_>) {
             );
         }
         if pod.ipc_mode == Some(IpcMode::ShareParent) && pod.shm_size.is_some() {
-            v.error(
-                &format!("{pp}.shm-size"),
-                SpecError::Conflict {
-                    first: "ipc-mode: SHARE_PARENT".into(),
-                    second: "shm-size".into(),
-                    reason: "shared /dev/shm has the parent's size: drop shm-size or use PRIVATE"
-                        .into(),
-                },
-            );
+            shm_ignored(v, &pp);
         }
         for (i, vol) in pod.volumes.iter().enumerate() {
             check_volume(v, vol, &volume_path(&pp, vol, i, pod.volumes.len()));
@@ -139,15 +131,7 @@ pub(super) fn check(spec: &ServiceSpec, v: &mut Validator<'_>) {
         for task in &pod.tasks {
             let tp = task_path(&pod.name, &task.name);
             if task.ipc_mode == Some(IpcMode::ShareParent) && task.shm_size.is_some() {
-                v.error(
-                    &format!("{tp}.shm-size"),
-                    SpecError::Conflict {
-                        first: "ipc-mode: SHARE_PARENT".into(),
-                        second: "shm-size".into(),
-                        reason: "shared /dev/shm has the pod's size: drop shm-size or use PRIVATE"
-                            .into(),
-                    },
-                );
+                shm_ignored(v, &tp);
             }
             for key in task.env.keys() {
                 if key.is_empty() || key.contains('=') || key.contains('\0') {
@@ -209,6 +193,20 @@ pub(super) fn check(spec: &ServiceSpec, v: &mut Validator<'_>) {
             }
         }
     }
+}
+
+/// `shm-size` with `ipc-mode: SHARE_PARENT` has no effect (the parent's /dev/shm is
+/// shared). Real dcos-commons specs (helloworld `shm.yml`) do this, so it is a
+/// warning, not an error.
+fn shm_ignored(v: &mut Validator<'_>, base: &str) {
+    v.warn(
+        &format!("{base}.shm-size"),
+        SpecError::Conflict {
+            first: "ipc-mode: SHARE_PARENT".into(),
+            second: "shm-size".into(),
+            reason: "a shared /dev/shm keeps the parent's size, so shm-size is ignored: drop it or use PRIVATE".into(),
+        },
+    );
 }
 
 pub(super) fn volume_path(base: &str, vol: &VolumeSpec, _i: usize, _n: usize) -> String {

@@ -132,8 +132,10 @@ struct Builder {
 
 impl Builder {
     /// Attaches a finished node to its parent (or makes it the root).
-    fn attach(&mut self, node: Node, anchor: usize) -> Result<(), YamlError> {
-        self.nodes = self.nodes.saturating_add(count_nodes(&node));
+    /// `weight` is how many nodes `node` adds to the budget (1, or the size of an
+    /// expanded alias; collections count their children as those are attached).
+    fn attach(&mut self, node: Node, anchor: usize, weight: usize) -> Result<(), YamlError> {
+        self.nodes = self.nodes.saturating_add(weight);
         if self.nodes > NODE_BUDGET {
             return Err(YamlError::TooLarge { line: node.line });
         }
@@ -226,7 +228,7 @@ pub(crate) fn parse_document(text: &str) -> Result<Option<Node>, YamlError> {
                     line,
                     col,
                 };
-                b.attach(node, anchor)?;
+                b.attach(node, anchor, 1)?;
             }
             Event::SequenceStart(_, anchor, _) => b.stack.push(Frame::Seq {
                 node: Node {
@@ -259,7 +261,7 @@ pub(crate) fn parse_document(text: &str) -> Result<Option<Node>, YamlError> {
                         });
                     }
                 };
-                b.attach(node, anchor)?;
+                b.attach(node, anchor, 1)?;
             }
             Event::Alias(id) => {
                 let Some(target) = b.anchors.get(&id).cloned() else {
@@ -269,10 +271,11 @@ pub(crate) fn parse_document(text: &str) -> Result<Option<Node>, YamlError> {
                         col,
                     });
                 };
+                let weight = count_nodes(&target);
                 let mut node = target;
                 node.line = line;
                 node.col = col;
-                b.attach(node, 0)?;
+                b.attach(node, 0, weight)?;
             }
             _ => {}
         }

@@ -16,7 +16,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 use plinth_testkit::{AgentMode, AgentSpec, MasterConfig, TestMaster};
 
 #[derive(Debug, Parser)]
-#[command(name = "plinth-testkit", version, about = "Plinth's testkit: a fake Mesos master and local agents")]
+#[command(
+    name = "plinth-testkit",
+    version,
+    about = "Plinth's testkit: a fake Mesos master and local agents"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -99,8 +103,14 @@ fn port_range(text: &str) -> anyhow::Result<(u64, u64)> {
     let (a, b) = text
         .split_once('-')
         .with_context(|| format!("--agent-ports must look like 31000-32000, not {text:?}"))?;
-    let a: u64 = a.trim().parse().with_context(|| format!("bad port {a:?} in --agent-ports"))?;
-    let b: u64 = b.trim().parse().with_context(|| format!("bad port {b:?} in --agent-ports"))?;
+    let a: u64 = a
+        .trim()
+        .parse()
+        .with_context(|| format!("bad port {a:?} in --agent-ports"))?;
+    let b: u64 = b
+        .trim()
+        .parse()
+        .with_context(|| format!("bad port {b:?} in --agent-ports"))?;
     if a > b || b > 65535 {
         bail!("--agent-ports {text:?} is not a range within 0-65535");
     }
@@ -116,7 +126,12 @@ impl MasterArgs {
                 .with_context(|| format!("--credential must be principal:secret, not {c:?}"))?;
             credentials.insert(p.to_owned(), s.to_owned());
         }
-        for (flag, v) in [("agent-cpus", self.agent_cpus), ("agent-mem", self.agent_mem), ("agent-disk", self.agent_disk), ("mount-disk-size", self.mount_disk_size)] {
+        for (flag, v) in [
+            ("agent-cpus", self.agent_cpus),
+            ("agent-mem", self.agent_mem),
+            ("agent-disk", self.agent_disk),
+            ("mount-disk-size", self.mount_disk_size),
+        ] {
             if !v.is_finite() || v < 0.0 {
                 bail!("--{flag} must be a non-negative number, not {v}");
             }
@@ -154,7 +169,9 @@ impl MasterArgs {
 
 async fn run_master(args: MasterArgs) -> anyhow::Result<()> {
     let config = args.config()?;
-    let master = TestMaster::start(config).await.context("starting the testkit master")?;
+    let master = TestMaster::start(config)
+        .await
+        .context("starting the testkit master")?;
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "{}", master.url())?;
@@ -180,7 +197,8 @@ async fn wait_for_signal() -> anyhow::Result<()> {
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
         .init();
