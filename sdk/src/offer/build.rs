@@ -167,6 +167,7 @@ pub(crate) fn build<G: IdGenerator>(
 
     let mut task_infos = Vec::new();
     let mut launched = Vec::new();
+    let mut group: Vec<TaskInfo> = Vec::new();
     for (plan, grant) in prep.sets.iter().zip(&attempt.sets) {
         let mut rs: Vec<Resource> = grant.scalars.iter().map(|g| m.grant(g)).collect();
         let mut ports = BTreeMap::new();
@@ -177,7 +178,8 @@ pub(crate) fn build<G: IdGenerator>(
             }
         }
         rs.extend(grant.volumes.iter().map(|v| m.volume(v)));
-        for task in &plan.tasks {
+        let last = plan.tasks.len().saturating_sub(1);
+        for (k, task) in plan.tasks.iter().enumerate() {
             let name = crate::spec::env::task_name(&prep.pod.name, prep.req.index, &task.name);
             let launch = prep.launch.contains(task.name.as_str());
             let task_id = if launch {
@@ -185,23 +187,29 @@ pub(crate) fn build<G: IdGenerator>(
             } else {
                 String::new()
             };
-            let info = taskinfo::build(
-                &mut taskinfo::TaskBuild {
+            let resources = if k == last {
+                std::mem::take(&mut rs)
+            } else {
+                rs.clone()
+            };
+            let mut info = taskinfo::build(
+                &taskinfo::TaskBuild {
                     ctx,
                     prep,
                     pool,
                     task,
                     name: name.clone(),
                     task_id: TaskId { value: task_id },
-                    resources: rs.clone(),
                     ports: &ports,
-                    executor: &executor,
                 },
+                resources,
                 &mut *m.ids,
             )?;
             if launch {
                 launched.push(name);
+                group.push(info.clone());
             }
+            info.executor = Some(executor.clone());
             task_infos.push(info);
         }
     }
@@ -229,18 +237,10 @@ pub(crate) fn build<G: IdGenerator>(
         });
         operations.push(o);
     }
-    let group: Vec<TaskInfo> = task_infos
-        .iter()
-        .filter(|t| !t.task_id.value.is_empty())
-        .map(|t| TaskInfo {
-            executor: None,
-            ..t.clone()
-        })
-        .collect();
     if !group.is_empty() {
         let mut o = op(operation::Type::LaunchGroup);
         o.launch_group = Some(operation::LaunchGroup {
-            executor: executor.clone(),
+            executor,
             task_group: TaskGroupInfo { tasks: group },
         });
         operations.push(o);
@@ -255,7 +255,6 @@ pub(crate) fn build<G: IdGenerator>(
         operations,
         task_infos,
         launched,
-        executor,
     })
 }
 

@@ -36,11 +36,14 @@ pub struct Recommendation {
     pub task_infos: Vec<TaskInfo>,
     /// Full names of the tasks launched.
     pub launched: Vec<String>,
-    /// The pod instance's executor.
-    pub executor: ExecutorInfo,
 }
 
 impl Recommendation {
+    /// The pod instance's executor (as set on every TaskInfo to persist).
+    pub fn executor(&self) -> Option<&ExecutorInfo> {
+        self.task_infos.iter().find_map(|t| t.executor.as_ref())
+    }
+
     /// Every `resource_id` the pod instance holds after this recommendation.
     pub fn resource_ids(&self) -> BTreeSet<String> {
         self.task_infos.iter().flat_map(labels::resource_ids).collect()
@@ -152,13 +155,13 @@ impl<'c, G: IdGenerator> OfferEvaluator<'c, G> {
             }
             let mut attempt = stages::run(ctx, &prep, pool, &self.placed);
             if !attempt.passed() {
-                outcomes.push(outcome(&prep, &attempt));
+                outcomes.push(outcome(&prep, &mut attempt));
                 continue;
             }
             return match build::build(ctx, &prep, &attempt, &mut self.ids) {
                 Ok(rec) => {
                     attempt.record(Stage::Launch, Ok(launch_message(&rec)));
-                    outcomes.push(outcome(&prep, &attempt));
+                    outcomes.push(outcome(&prep, &mut attempt));
                     used[i] = true;
                     if prep.existing.is_none() {
                         self.note_placed(&rec);
@@ -167,7 +170,7 @@ impl<'c, G: IdGenerator> OfferEvaluator<'c, G> {
                 }
                 Err(e) => {
                     attempt.record(Stage::Launch, Err(e.to_string()));
-                    outcomes.push(outcome(&prep, &attempt));
+                    outcomes.push(outcome(&prep, &mut attempt));
                     None
                 }
             };
@@ -209,14 +212,14 @@ fn launch_message(rec: &Recommendation) -> String {
     )
 }
 
-fn outcome(prep: &Prepared<'_, '_>, a: &Attempt<'_>) -> OfferOutcome {
+fn outcome(prep: &Prepared<'_, '_>, a: &mut Attempt<'_>) -> OfferOutcome {
     OfferOutcome {
         pod_instance: prep.pod_instance.clone(),
         agent_id: a.pool.agent_id.value.clone(),
         hostname: a.pool.hostname.clone(),
         offer_ids: a.pool.offer_id_strings(),
         passed: a.passed(),
-        stages: a.stages.clone(),
+        stages: std::mem::take(&mut a.stages),
     }
 }
 

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use plinth_proto::v1::{
-    CheckInfo, CommandInfo, ContainerInfo, DiscoveryInfo, DurationInfo, Environment, ExecutorInfo,
+    CheckInfo, CommandInfo, ContainerInfo, DiscoveryInfo, DurationInfo, Environment,
     HealthCheck, Image, KillPolicy, Labels, LinuxInfo, NetworkInfo, Port, Ports, RLimitInfo,
     Resource, Secret, SeccompInfo, TaskId, TaskInfo, Volume, check_info, command_info,
     container_info, discovery_info, environment, health_check, image, linux_info, r_limit_info,
@@ -33,13 +33,16 @@ pub(crate) struct TaskBuild<'a> {
     pub(crate) name: String,
     /// Empty for a task that is stored, not launched.
     pub(crate) task_id: TaskId,
-    pub(crate) resources: Vec<Resource>,
     /// Port name → number for the task's resource set.
     pub(crate) ports: &'a BTreeMap<String, u64>,
-    pub(crate) executor: &'a ExecutorInfo,
 }
 
-pub(crate) fn build<G: IdGenerator>(b: &mut TaskBuild<'_>, ids: &mut G) -> Result<TaskInfo, OfferError> {
+/// The TaskInfo, without `executor` (the caller sets it where needed).
+pub(crate) fn build<G: IdGenerator>(
+    b: &TaskBuild<'_>,
+    resources: Vec<Resource>,
+    ids: &mut G,
+) -> Result<TaskInfo, OfferError> {
     let ctx = b.ctx;
     let prep = b.prep;
     let task = b.task;
@@ -62,7 +65,13 @@ pub(crate) fn build<G: IdGenerator>(b: &mut TaskBuild<'_>, ids: &mut G) -> Resul
         source,
     })?;
     env.extend(prep.req.environment.iter().map(|(k, v)| (k.clone(), v.clone())));
-    let environment = environment_of(&env, prep.pod);
+    let api = (!task.configs.is_empty()).then(|| {
+        (
+            env.get("SCHEDULER_API_HOSTNAME").cloned().unwrap_or_default(),
+            env.get("SCHEDULER_API_PORT").cloned().unwrap_or_default(),
+        )
+    });
+    let environment = environment_of(env, prep.pod);
 
     let mut command = CommandInfo {
         value: task.cmd.clone(),
@@ -79,9 +88,7 @@ pub(crate) fn build<G: IdGenerator>(b: &mut TaskBuild<'_>, ids: &mut G) -> Resul
             .collect(),
         ..CommandInfo::default()
     };
-    if !task.configs.is_empty() {
-        let host = env.get("SCHEDULER_API_HOSTNAME").cloned().unwrap_or_default();
-        let port = env.get("SCHEDULER_API_PORT").cloned().unwrap_or_default();
+    if let Some((host, port)) = api {
         for name in task.configs.keys() {
             command.uris.push(command_info::Uri {
                 value: format!(
@@ -145,8 +152,7 @@ pub(crate) fn build<G: IdGenerator>(b: &mut TaskBuild<'_>, ids: &mut G) -> Resul
         name: b.name.clone(),
         task_id: b.task_id.clone(),
         agent_id: b.pool.agent_id.clone(),
-        resources: std::mem::take(&mut b.resources),
-        executor: Some(b.executor.clone()),
+        resources,
         command: Some(command),
         health_check,
         check,
@@ -159,12 +165,12 @@ pub(crate) fn build<G: IdGenerator>(b: &mut TaskBuild<'_>, ids: &mut G) -> Resul
     })
 }
 
-fn environment_of(env: &BTreeMap<String, String>, pod: &PodSpec) -> Environment {
+fn environment_of(env: BTreeMap<String, String>, pod: &PodSpec) -> Environment {
     let mut variables: Vec<environment::Variable> = env
-        .iter()
-        .map(|(k, v)| environment::Variable {
-            name: k.clone(),
-            value: Some(v.clone()),
+        .into_iter()
+        .map(|(name, value)| environment::Variable {
+            name,
+            value: Some(value),
             ..Default::default()
         })
         .collect();

@@ -35,6 +35,7 @@ pub mod builder;
 mod decode;
 mod emit;
 pub mod env;
+pub mod envfile;
 mod error;
 mod features;
 mod loader;

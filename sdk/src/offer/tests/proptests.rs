@@ -168,7 +168,7 @@ fn reserved_ids(rec: &Recommendation) -> Vec<String> {
 
 fn holders(rec: &Recommendation, id: &str) -> usize {
     let has = |rs: &[Resource]| rs.iter().any(|r| resource_id(r) == Some(id));
-    usize::from(has(&rec.executor.resources))
+    usize::from(has(&rec.executor().unwrap().resources))
         + rec.task_infos.iter().filter(|t| has(&t.resources)).count()
 }
 

@@ -51,8 +51,8 @@ fn relaunch_reuses_reservations_volume_and_port() {
     assert_eq!(env_of(old)["PORT_HTTP"], env_of(new)["PORT_HTTP"], "sticky port");
     assert_eq!(task_label(new, labels::PORTS), task_label(old, labels::PORTS));
     // Executor not running: new id, same reserved resources.
-    assert_ne!(first.executor.executor_id, rec.executor.executor_id);
-    assert_eq!(first.executor.resources, rec.executor.resources);
+    assert_ne!(first.executor().unwrap().executor_id, rec.executor().unwrap().executor_id);
+    assert_eq!(first.executor().unwrap().resources, rec.executor().unwrap().resources);
     AgentModel::new(&again.resources).apply_all(&rec.operations).unwrap();
 }
 
@@ -60,11 +60,11 @@ fn relaunch_reuses_reservations_volume_and_port() {
 fn relaunch_reuses_a_running_executor() {
     let ctx = ctx(HELLO);
     let (o, first) = first_launch(&ctx);
-    let again = with_executor(reoffer(&o, &first, "o2"), &first.executor.executor_id.value);
+    let again = with_executor(reoffer(&o, &first, "o2"), &first.executor().unwrap().executor_id.value);
     let (recs, outcomes) =
         evaluate_all(&ctx, &first.task_infos, &[relaunch(&first)], &[again], SequentialIds::default());
     assert_eq!(recs.len(), 1, "{outcomes:?}");
-    assert_eq!(recs[0].executor, first.executor);
+    assert_eq!(recs[0].executor(), first.executor());
 }
 
 #[test]
@@ -190,7 +190,7 @@ pods:
     let req = PodInstanceRequirement::new_placement("hello", 0, ["first"]);
     let (recs, _) = evaluate_all(&ctx, &[], &[req], std::slice::from_ref(&o), SequentialIds::default());
     let first = &recs[0];
-    let exec = first.executor.executor_id.value.clone();
+    let exec = first.executor().unwrap().executor_id.value.clone();
     // `first` runs (executor alive, its resources in use); `second` is offered.
     let mut model = AgentModel::new(&o.resources);
     model.apply_all(&first.operations).unwrap();
@@ -205,7 +205,7 @@ pods:
     let (recs, outcomes) = evaluate_all(&ctx, &first.task_infos, &[req], std::slice::from_ref(&again), SequentialIds::starting_at(10));
     let rec = recs.first().unwrap_or_else(|| panic!("{outcomes:?}"));
     assert_eq!(op_types(rec), [Type::LaunchGroup]);
-    assert_eq!(rec.executor.executor_id.value, exec, "same pod, same executor");
+    assert_eq!(rec.executor().unwrap().executor_id.value, exec, "same pod, same executor");
     assert_eq!(rec.launched, ["hello-0-second"]);
     let mut m2 = model_after(&o, first);
     m2.executors.insert(exec);

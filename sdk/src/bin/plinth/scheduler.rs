@@ -1,0 +1,98 @@
+//! `plinth scheduler`: run any svc.yml service against a Mesos master.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::Args;
+use plinth::scheduler::{Scheduler, SchedulerOptions};
+use plinth::spec::envfile::load_env;
+use plinth::state::BackendConfig;
+use plinth_proto::codec::Encoding;
+
+/// Flags of `plinth scheduler`.
+#[derive(Debug, Args)]
+pub(crate) struct SchedulerArgs {
+    /// The service spec (svc.yml).
+    #[arg(long, value_name = "FILE")]
+    spec: PathBuf,
+    /// A file of KEY=VALUE lines rendering the spec; repeatable.
+    #[arg(long = "env-file", value_name = "FILE")]
+    env_files: Vec<PathBuf>,
+    /// One variable, KEY=VALUE; repeatable; wins over env files.
+    #[arg(long = "env", value_name = "KEY=VALUE")]
+    env: Vec<String>,
+    /// The Mesos master, e.g. http://127.0.0.1:5050.
+    #[arg(long, env = "PLINTH_MASTER", value_name = "URL")]
+    master: String,
+    /// Where state lives: zk://HOST:PORT/ROOT, file:DIR or memory.
+    #[arg(long, default_value = "file:plinth-state", value_name = "BACKEND")]
+    state: String,
+    /// Where the operator API listens (port 0 picks a free one).
+    #[arg(long = "api-listen", default_value = "127.0.0.1:0", value_name = "ADDR")]
+    api_listen: SocketAddr,
+    /// Mesos role (default <service>-role).
+    #[arg(long)]
+    role: Option<String>,
+    /// Mesos principal (default <service>-principal).
+    #[arg(long)]
+    principal: Option<String>,
+    /// A file holding the principal's secret, for HTTP Basic framework authentication.
+    #[arg(long = "secret-file", value_name = "FILE")]
+    secret_file: Option<PathBuf>,
+    /// Talk JSON to the master instead of protobuf.
+    #[arg(long)]
+    json: bool,
+    /// Seconds the master keeps our tasks while this scheduler is away.
+    #[arg(long = "failover-timeout", default_value_t = 14 * 24 * 3600, value_name = "SECS")]
+    failover_timeout: u64,
+}
+
+pub(crate) fn run(args: SchedulerArgs) -> ExitCode {
+    crate::init_logging();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(serve(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn serve(args: SchedulerArgs) -> anyhow::Result<()> {
+    let env = load_env(&args.env_files, &args.env)?;
+    let loaded = plinth::spec::load_file(&args.spec, &env).map_err(|e| anyhow::anyhow!("{e}"))?;
+    loaded.check_runnable().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let state: BackendConfig = args.state.parse().with_context(|| format!("--state {}", args.state))?;
+    let secret = match &args.secret_file {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read --secret-file {}", path.display()))?
+                .trim()
+                .to_owned(),
+        ),
+        None => None,
+    };
+    let mut options = SchedulerOptions::new(loaded.spec, args.master, state);
+    options.api_listen = args.api_listen;
+    options.role = args.role;
+    options.principal = args.principal;
+    options.secret = secret;
+    options.failover_timeout = Duration::from_secs(args.failover_timeout);
+    if args.json {
+        options.encoding = Encoding::Json;
+    }
+    let scheduler = Scheduler::start(options, crate::shutdown_signal()).await?;
+    eprintln!("plinth scheduler: operator API on http://{}", scheduler.api_addr());
+    scheduler.wait().await?;
+    Ok(())
+}

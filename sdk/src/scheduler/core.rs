@@ -1,0 +1,369 @@
+//! The scheduler's decisions, as a pure state machine.
+//!
+//! [`SchedulerCore::handle`] takes one [`Input`] (an event from the master or
+//! a clock tick) and returns the [`Effect`]s to carry out, **in order**. The
+//! async shell ([`super::runner`]) performs them one after another, so an
+//! effect list `[StoreTasks, Call(ACCEPT)]` guarantees TaskInfos are persisted
+//! before the ACCEPT leaves. Nothing here does IO, sleeps or reads a clock.
+//!
+//! # What it decides
+//! - After SUBSCRIBED: store the FrameworkID, reconcile every stored
+//!   non-terminal task explicitly, then implicitly. Offers are declined until
+//!   the explicit answers are in (or [`RECONCILE_TIMEOUT`] passed).
+//! - OFFERS: candidate steps of all plans ([`coordinate`]) → offer evaluation →
+//!   `StoreTasks` + ACCEPT per agent; leftover offers with our orphaned
+//!   reservations → DESTROY/UNRESERVE; the rest are declined (long when there
+//!   is no work, short when there is).
+//! - UPDATE: store the status, move the plans, acknowledge when it carries a
+//!   uuid; kill tasks we do not know.
+//! - SUPPRESS when no step waits for offers; REVIVE when the set of waiting
+//!   steps changes.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use plinth_proto::v1::scheduler::Call;
+use plinth_proto::v1::{AgentId, FrameworkId, Offer, OfferId, TaskId, TaskInfo, TaskStatus};
+
+use super::observe;
+use crate::mesos::calls;
+use crate::offer::{
+    OfferOutcome, PodInstanceRequirement, SeededIds, ServiceContext, evaluate_all, gc, labels,
+};
+use crate::plan::{LaunchedTask, Plan, PodInstance, StepRef, coordinate};
+
+/// How long offers wait for explicit reconciliation answers at most.
+pub const RECONCILE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Decline filter when there is nothing to launch.
+pub const REFUSE_IDLE: f64 = 3600.0;
+/// Decline filter when work is waiting but this offer did not fit.
+pub const REFUSE_BUSY: f64 = 5.0;
+
+/// One thing that happened.
+#[derive(Debug, Clone)]
+pub enum Input {
+    /// SUBSCRIBED (first time or after failover).
+    Subscribed(FrameworkId),
+    /// The subscription broke: offers are void, reconcile again after re-subscribing.
+    Disconnected,
+    /// OFFERS.
+    Offers(Vec<Offer>),
+    /// UPDATE.
+    Update(TaskStatus),
+    /// Time passed (for delays and reconciliation timeouts).
+    Tick,
+}
+
+/// One thing to do, in order.
+#[derive(Debug, Clone)]
+pub enum Effect {
+    /// Persist the FrameworkID.
+    StoreFrameworkId(FrameworkId),
+    /// Persist TaskInfos (before the ACCEPT that launches them).
+    StoreTasks(Vec<TaskInfo>),
+    /// Persist a task's latest status (before acknowledging it).
+    StoreStatus(String, TaskStatus),
+    /// Send a call to the master.
+    Call(Box<Call>),
+}
+
+/// A stored task: its TaskInfo and latest status.
+#[derive(Debug, Clone)]
+struct Known {
+    info: TaskInfo,
+    status: Option<TaskStatus>,
+}
+
+/// The scheduler's in-memory state and decision logic.
+#[derive(Debug)]
+pub struct SchedulerCore {
+    ctx: ServiceContext,
+    plans: Vec<Plan>,
+    /// By task name (`hello-0-server`).
+    tasks: BTreeMap<String, Known>,
+    ids: SeededIds,
+    /// Task ids whose explicit reconciliation answer is outstanding.
+    reconciling: BTreeSet<String>,
+    /// When explicit reconciliation started; `None` when done or not subscribed.
+    reconcile_started: Option<Instant>,
+    subscribed: bool,
+    suppressed: bool,
+    /// The steps that waited for offers at the last REVIVE/SUPPRESS decision.
+    waiting: BTreeSet<StepRef>,
+    outcomes: Vec<OfferOutcome>,
+}
+
+// === impl SchedulerCore ===
+
+impl SchedulerCore {
+    /// A core for `ctx` with the given plans and the tasks found in the state store.
+    #[must_use]
+    pub fn new(
+        ctx: ServiceContext,
+        plans: Vec<Plan>,
+        stored: Vec<(TaskInfo, Option<TaskStatus>)>,
+        seed: u64,
+    ) -> Self {
+        let tasks = stored
+            .into_iter()
+            .map(|(info, status)| (info.name.clone(), Known { info, status }))
+            .collect();
+        Self {
+            ctx,
+            plans,
+            tasks,
+            ids: SeededIds::new(seed),
+            reconciling: BTreeSet::new(),
+            reconcile_started: None,
+            subscribed: false,
+            suppressed: false,
+            waiting: BTreeSet::new(),
+            outcomes: Vec::new(),
+        }
+    }
+
+    /// The plans, `deploy` first.
+    #[must_use]
+    pub fn plans(&self) -> &[Plan] {
+        &self.plans
+    }
+
+    /// Why each pending step was not placed at the last offer cycle.
+    #[must_use]
+    pub fn outcomes(&self) -> &[OfferOutcome] {
+        &self.outcomes
+    }
+
+    /// The service context (framework id filled in once subscribed).
+    #[must_use]
+    pub fn context(&self) -> &ServiceContext {
+        &self.ctx
+    }
+
+    /// Whether offers are being used (subscribed and reconciled).
+    #[must_use]
+    pub fn is_ready(&self) -> bool {
+        self.subscribed && self.reconcile_started.is_none()
+    }
+
+    /// Handles one input at `now`; returns the effects to carry out in order.
+    pub fn handle(&mut self, input: Input, now: Instant) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        match input {
+            Input::Subscribed(framework_id) => self.on_subscribed(framework_id, now, &mut effects),
+            Input::Disconnected => {
+                self.subscribed = false;
+                self.reconcile_started = None;
+                self.reconciling.clear();
+                // A new subscription starts unsuppressed.
+                self.suppressed = false;
+                self.waiting.clear();
+            }
+            Input::Offers(offers) => self.on_offers(offers, &mut effects),
+            Input::Update(status) => self.on_update(status, &mut effects),
+            Input::Tick => {
+                for plan in &mut self.plans {
+                    plan.tick(now);
+                }
+                if let Some(started) = self.reconcile_started
+                    && now.saturating_duration_since(started) >= RECONCILE_TIMEOUT
+                {
+                    tracing::warn!(
+                        outstanding = self.reconciling.len(),
+                        "explicit reconciliation timed out; using offers anyway"
+                    );
+                    self.finish_reconciliation(&mut effects);
+                }
+            }
+        }
+        if self.is_ready() {
+            self.revive_or_suppress(&mut effects);
+        }
+        effects
+    }
+
+    fn on_subscribed(&mut self, framework_id: FrameworkId, now: Instant, effects: &mut Vec<Effect>) {
+        self.ctx.framework_id.clone_from(&framework_id.value);
+        self.subscribed = true;
+        self.suppressed = false;
+        self.waiting.clear();
+        effects.push(Effect::StoreFrameworkId(framework_id));
+        let live: Vec<(TaskId, Option<AgentId>)> = self
+            .tasks
+            .values()
+            .filter(|k| k.status.as_ref().is_none_or(|s| !observe::is_terminal(s.state)))
+            .map(|k| (k.info.task_id.clone(), Some(k.info.agent_id.clone())))
+            .collect();
+        self.reconciling = live.iter().map(|(id, _)| id.value.clone()).collect();
+        if live.is_empty() {
+            self.reconcile_started = None;
+            effects.push(Effect::Call(Box::new(calls::reconcile(vec![]))));
+        } else {
+            self.reconcile_started = Some(now);
+            effects.push(Effect::Call(Box::new(calls::reconcile(live))));
+        }
+    }
+
+    fn finish_reconciliation(&mut self, effects: &mut Vec<Effect>) {
+        self.reconciling.clear();
+        if self.reconcile_started.take().is_some() {
+            // Explicit answers are in: ask for everything the master knows,
+            // so tasks we never recorded are found (and killed).
+            effects.push(Effect::Call(Box::new(calls::reconcile(vec![]))));
+        }
+    }
+
+    fn on_update(&mut self, status: TaskStatus, effects: &mut Vec<Effect>) {
+        let task_id = status.task_id.value.clone();
+        let ack = status.uuid.clone().filter(|u| !u.is_empty());
+        let agent_id = status.agent_id.clone();
+        let known = self
+            .tasks
+            .iter_mut()
+            .find(|(_, k)| k.info.task_id.value == task_id);
+        match known {
+            Some((name, known)) => {
+                let name = name.clone();
+                known.status = Some(status.clone());
+                let obs = observe::observation(&known.info, &status);
+                effects.push(Effect::StoreStatus(name, status.clone()));
+                for plan in &mut self.plans {
+                    plan.update_task(&obs);
+                }
+            }
+            None => {
+                // A task we have no record of: it must not run (dcos-commons
+                // kills unknown task ids).
+                if !observe::is_terminal(status.state) {
+                    tracing::warn!(%task_id, "killing a task the scheduler does not know");
+                    effects.push(Effect::Call(Box::new(calls::kill(status.task_id.clone(), agent_id.clone()))));
+                }
+            }
+        }
+        if let (Some(uuid), Some(agent_id)) = (ack, agent_id) {
+            effects.push(Effect::Call(Box::new(calls::acknowledge(agent_id, status.task_id, uuid))));
+        }
+        if self.reconciling.remove(&task_id) && self.reconciling.is_empty() {
+            self.finish_reconciliation(effects);
+        }
+    }
+
+    fn on_offers(&mut self, offers: Vec<Offer>, effects: &mut Vec<Effect>) {
+        if !self.is_ready() {
+            let ids = offers.into_iter().map(|o| o.id).collect();
+            effects.push(Effect::Call(Box::new(calls::decline(ids, Some(REFUSE_BUSY)))));
+            return;
+        }
+        let candidates = self.candidates();
+        let mut requirements = Vec::new();
+        let mut steps_by_pod: BTreeMap<String, StepRef> = BTreeMap::new();
+        for at in &candidates {
+            let Some(requirement) = self.requirement(at) else { continue };
+            if let Some(plan) = self.plans.iter_mut().find(|p| p.name() == at.plan)
+                && plan.mark_prepared(at).is_ok()
+            {
+                steps_by_pod.insert(requirement.pod_instance_name(), at.clone());
+                requirements.push(requirement);
+            }
+        }
+        let all_tasks: Vec<TaskInfo> = self.tasks.values().map(|k| k.info.clone()).collect();
+        let (recommendations, outcomes) =
+            evaluate_all(&self.ctx, &all_tasks, &requirements, &offers, &mut self.ids);
+        self.outcomes = outcomes;
+        let mut used: BTreeSet<String> = BTreeSet::new();
+        for rec in recommendations {
+            used.extend(rec.offer_ids.iter().map(|o| o.value.clone()));
+            for info in &rec.task_infos {
+                let status = self.tasks.get(&info.name).and_then(|k| k.status.clone());
+                self.tasks
+                    .insert(info.name.clone(), Known { info: info.clone(), status });
+            }
+            effects.push(Effect::StoreTasks(rec.task_infos.clone()));
+            effects.push(Effect::Call(Box::new(calls::accept(rec.offer_ids.clone(), rec.operations, None))));
+            if let Some(at) = steps_by_pod.get(&rec.pod_instance) {
+                let launched: Vec<LaunchedTask> = rec
+                    .task_infos
+                    .iter()
+                    .filter(|t| rec.launched.contains(&t.name))
+                    .map(|t| LaunchedTask::new(t.name.clone(), t.task_id.value.clone()))
+                    .collect();
+                if let Some(plan) = self.plans.iter_mut().find(|p| p.name() == at.plan)
+                    && let Err(e) = plan.mark_launched(at, &launched)
+                {
+                    tracing::warn!(error = %e, step = ?at, "launch not recorded in the plan");
+                }
+            }
+        }
+        let rest: Vec<Offer> = offers.into_iter().filter(|o| !used.contains(&o.id.value)).collect();
+        let held = self.held_resource_ids();
+        let cleanups = gc::cleanup(&rest, &self.ctx.framework_id, &held);
+        let mut cleaned: BTreeSet<String> = BTreeSet::new();
+        for cleanup in cleanups {
+            tracing::info!(agent = %cleanup.agent_id.value, resources = ?cleanup.resource_ids, "releasing orphaned reservations");
+            cleaned.extend(cleanup.offer_ids.iter().map(|o| o.value.clone()));
+            effects.push(Effect::Call(Box::new(calls::accept(cleanup.offer_ids, cleanup.operations, None))));
+        }
+        let declined: Vec<OfferId> = rest
+            .into_iter()
+            .filter(|o| !cleaned.contains(&o.id.value))
+            .map(|o| o.id)
+            .collect();
+        if !declined.is_empty() {
+            let refuse = if self.candidates().is_empty() { REFUSE_IDLE } else { REFUSE_BUSY };
+            effects.push(Effect::Call(Box::new(calls::decline(declined, Some(refuse)))));
+        }
+    }
+
+    /// Resource ids held by tasks we know (live or relaunchable).
+    fn held_resource_ids(&self) -> BTreeSet<String> {
+        self.tasks
+            .values()
+            .flat_map(|k| labels::resource_ids(&k.info))
+            .collect()
+    }
+
+    fn candidates(&self) -> Vec<StepRef> {
+        let refs: Vec<&Plan> = self.plans.iter().collect();
+        coordinate(&refs)
+    }
+
+    /// The offer requirement of a candidate step: a relaunch in place when the
+    /// pod instance already holds reservations, a new placement otherwise.
+    fn requirement(&self, at: &StepRef) -> Option<PodInstanceRequirement> {
+        let plan = self.plans.iter().find(|p| p.name() == at.plan)?;
+        let step = plan.step(at)?;
+        let PodInstance { pod_type, index } = step.pod_instance()?.clone();
+        let tasks: Vec<String> = step.tasks().into_iter().map(str::to_owned).collect();
+        let prefix = format!("{pod_type}-{index}-");
+        let existing: Vec<TaskInfo> = self
+            .tasks
+            .values()
+            .filter(|k| k.info.name.starts_with(&prefix))
+            .filter(|k| labels::task_label(&k.info, labels::PERMANENTLY_FAILED).is_none())
+            .map(|k| k.info.clone())
+            .collect();
+        let mut requirement = if existing.is_empty() {
+            PodInstanceRequirement::new_placement(pod_type, index, tasks)
+        } else {
+            PodInstanceRequirement::relaunch_in_place(pod_type, index, tasks, existing)
+        };
+        requirement.environment = step.parameters().clone();
+        Some(requirement)
+    }
+
+    fn revive_or_suppress(&mut self, effects: &mut Vec<Effect>) {
+        let waiting: BTreeSet<StepRef> = self.candidates().into_iter().collect();
+        let role = self.ctx.role.clone();
+        if waiting.is_empty() {
+            if !self.suppressed {
+                self.suppressed = true;
+                effects.push(Effect::Call(Box::new(calls::suppress(vec![role]))));
+            }
+        } else if self.suppressed || !waiting.is_subset(&self.waiting) {
+            // New work: clear our decline filters and ask for offers again.
+            self.suppressed = false;
+            effects.push(Effect::Call(Box::new(calls::revive(vec![role]))));
+        }
+        self.waiting = waiting;
+    }
+}

@@ -1,0 +1,378 @@
+//! The async shell around [`SchedulerCore`]: state, leadership, the Mesos
+//! subscription, the API server, and a clock.
+//!
+//! # Flow
+//! 1. Open the state backend and wait for the leader lock: two schedulers of
+//!    one service never act at once; losing the lock (ZooKeeper session loss)
+//!    ends [`Scheduler::run`] with [`SchedulerError::LeadershipLost`].
+//! 2. Store the target config, read the FrameworkID and every stored task,
+//!    and build the plans: steps whose tasks already run on the target config
+//!    start COMPLETE, so a restart relaunches nothing.
+//! 3. Serve the API, subscribe (re-using the FrameworkID), and feed every
+//!    event and a one-second tick to the core, carrying out its effects in
+//!    order — TaskInfos are persisted before the ACCEPT that launches them.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt as _;
+use plinth_proto::codec::Encoding;
+use plinth_proto::v1::scheduler::event;
+use plinth_proto::v1::{FrameworkInfo, framework_info};
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+
+use super::core::{Effect, Input, SchedulerCore};
+use super::observe;
+use crate::api::{ApiState, ServiceSnapshot};
+use crate::mesos::{Caller, ClientConfig, ClientEvent, Credentials, MesosError, SchedulerClient};
+use crate::offer::ServiceContext;
+use crate::plan::{DEPLOY_PLAN, PlanInputs, TaskObservation, generate_plans};
+use crate::spec::ServiceSpec;
+use crate::state::{AnyPersister, BackendConfig, ConfigStore, LeadershipLost, Persister as _, StateStore};
+
+/// The property dcos-commons sets once a deploy completed (it switches the
+/// `update` plan on).
+pub const LAST_COMPLETED_UPDATE_TYPE: &str = "last-completed-update-type";
+
+/// Two weeks, dcos-commons' framework failover timeout.
+pub const DEFAULT_FAILOVER_TIMEOUT: Duration = Duration::from_secs(14 * 24 * 3600);
+
+/// How to run a service.
+#[derive(Debug, Clone)]
+pub struct SchedulerOptions {
+    /// The service.
+    pub spec: ServiceSpec,
+    /// The Mesos master (`http://host:port`).
+    pub master: String,
+    /// Where state lives.
+    pub state: BackendConfig,
+    /// Where the operator API listens (port 0 picks one).
+    pub api_listen: SocketAddr,
+    /// Role override (default `<name>-role`).
+    pub role: Option<String>,
+    /// Principal override (default `<name>-principal`).
+    pub principal: Option<String>,
+    /// Secret for HTTP Basic framework authentication.
+    pub secret: Option<String>,
+    /// Protobuf or JSON towards the master.
+    pub encoding: Encoding,
+    /// How long the master keeps our tasks while we are away.
+    pub failover_timeout: Duration,
+    /// Seed for generated ids.
+    pub seed: u64,
+}
+
+impl SchedulerOptions {
+    /// Options with defaults for `spec` against `master`, state in `state`.
+    #[must_use]
+    pub fn new(spec: ServiceSpec, master: impl Into<String>, state: BackendConfig) -> Self {
+        Self {
+            spec,
+            master: master.into(),
+            state,
+            api_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            role: None,
+            principal: None,
+            secret: None,
+            encoding: Encoding::Protobuf,
+            failover_timeout: DEFAULT_FAILOVER_TIMEOUT,
+            seed: rand::random(),
+        }
+    }
+}
+
+/// Why the scheduler stopped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SchedulerError {
+    /// The state store failed.
+    #[error("state store: {0}")]
+    State(#[from] crate::state::Error),
+    /// Another scheduler took over, or the ZooKeeper session ended.
+    #[error("lost leadership: {0:?}")]
+    LeadershipLost(LeadershipLost),
+    /// The plans could not be built from the spec.
+    #[error("building plans: {0}")]
+    Plan(#[from] crate::plan::PlanError),
+    /// The spec could not be stored as a config.
+    #[error("serialising the service spec: {0}")]
+    Spec(String),
+    /// The operator API could not listen.
+    #[error("operator API on {addr}: {source}")]
+    Api {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The master ended the subscription for good.
+    #[error("Mesos: {0}")]
+    Mesos(#[from] MesosError),
+}
+
+/// A target configuration as stored in the ConfigStore.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredConfig {
+    /// The resolved spec as YAML (no template variables left).
+    pub service_yml: String,
+}
+
+/// A scheduler that is running: its API address and its published state.
+#[derive(Debug)]
+pub struct Scheduler {
+    api_addr: SocketAddr,
+    snapshot: watch::Receiver<Arc<ServiceSnapshot>>,
+    task: tokio::task::JoinHandle<Result<(), SchedulerError>>,
+}
+
+impl Scheduler {
+    /// Starts a scheduler; returns once it is the leader and its API listens.
+    pub async fn start(
+        options: SchedulerOptions,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<Self, SchedulerError> {
+        let persister = AnyPersister::open(&options.state).await?;
+        tracing::info!(state = %persister.location(""), "waiting for leadership");
+        let lock = persister.leader_lock().await?;
+        tracing::info!("leader; loading state");
+        let store = StateStore::open(persister.clone()).await?;
+        let configs: ConfigStore<StoredConfig, AnyPersister> = ConfigStore::new(persister.clone());
+        let target = StoredConfig {
+            service_yml: crate::spec::to_yaml(&options.spec).map_err(|e| SchedulerError::Spec(e.to_string()))?,
+        };
+        let target_id = match configs.fetch_target().await? {
+            Some((id, stored)) if stored == target => id,
+            _ => configs.store_as_target(&target).await?,
+        }
+        .to_string();
+        let framework_id = store.fetch_framework_id().await?;
+        let stored = store.fetch_all_tasks().await?;
+        let mut observations: BTreeMap<String, TaskObservation> = BTreeMap::new();
+        let mut tasks = Vec::new();
+        for (name, task) in stored {
+            let Some(info) = task.info else { continue };
+            if let Some(status) = &task.status {
+                observations.insert(name, observe::observation(&info, status));
+            }
+            tasks.push((info, task.status));
+        }
+        let update_completed = store
+            .fetch_property(LAST_COMPLETED_UPDATE_TYPE)
+            .await?
+            .is_some_and(|v| v.as_ref() == b"DEPLOY");
+        let mut inputs = PlanInputs::new(&target_id, &observations);
+        inputs.update_completed = update_completed;
+        let plans = generate_plans(&options.spec, &inputs)?;
+
+        let listener = tokio::net::TcpListener::bind(options.api_listen)
+            .await
+            .map_err(|source| SchedulerError::Api { addr: options.api_listen, source })?;
+        let api_addr = listener
+            .local_addr()
+            .map_err(|source| SchedulerError::Api { addr: options.api_listen, source })?;
+
+        let spec = Arc::new(options.spec.clone());
+        let mut ctx = ServiceContext::new(
+            Arc::clone(&spec),
+            framework_id.as_ref().map(|f| f.value.clone()).unwrap_or_default(),
+            target_id.clone(),
+        );
+        if let Some(role) = &options.role {
+            ctx.role.clone_from(role);
+        }
+        if let Some(principal) = &options.principal {
+            ctx.principal.clone_from(principal);
+        }
+        ctx.env_context.scheduler_api_port = api_addr.port();
+        let framework = framework_info(&ctx, &spec, framework_id, options.failover_timeout, api_addr);
+        let core = SchedulerCore::new(ctx, plans, tasks, options.seed);
+
+        let (publish, snapshot) = watch::channel(Arc::new(ServiceSnapshot { plans: core.plans().to_vec() }));
+        let router = crate::api::router(ApiState::new(snapshot.clone()));
+        let (api_stop, api_stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let served = axum::serve(listener, router)
+                .with_graceful_shutdown(async {
+                    let _ = api_stopped.await;
+                })
+                .await;
+            if let Err(e) = served {
+                tracing::error!(error = %e, "operator API stopped");
+            }
+        });
+        tracing::info!(api = %api_addr, "operator API listening");
+
+        let mut client_config = ClientConfig::new(&options.master, framework)?;
+        client_config.encoding = options.encoding;
+        client_config.credentials = options.secret.clone().map(|secret| Credentials {
+            principal: core.context().principal.clone(),
+            secret,
+        });
+        let client = SchedulerClient::new(client_config);
+        let shell = Shell {
+            core,
+            store,
+            caller: client.caller(),
+            publish,
+            deploy_recorded: update_completed,
+        };
+        let task = tokio::spawn(async move {
+            let result = shell.run(client, lock, shutdown).await;
+            let _ = api_stop.send(());
+            result
+        });
+        Ok(Self { api_addr, snapshot, task })
+    }
+
+    /// Where the operator API listens.
+    #[must_use]
+    pub fn api_addr(&self) -> SocketAddr {
+        self.api_addr
+    }
+
+    /// The state the scheduler publishes after every change.
+    #[must_use]
+    pub fn snapshot(&self) -> watch::Receiver<Arc<ServiceSnapshot>> {
+        self.snapshot.clone()
+    }
+
+    /// Waits until the scheduler stops (shutdown, lost leadership, fatal error).
+    pub async fn wait(self) -> Result<(), SchedulerError> {
+        match self.task.await {
+            Ok(result) => result,
+            Err(e) => {
+                tracing::error!(error = %e, "scheduler task panicked");
+                Ok(())
+            }
+        }
+    }
+}
+
+fn framework_info(
+    ctx: &ServiceContext,
+    spec: &ServiceSpec,
+    id: Option<plinth_proto::v1::FrameworkId>,
+    failover_timeout: Duration,
+    api_addr: SocketAddr,
+) -> FrameworkInfo {
+    use framework_info::capability::Type;
+    let capability = |t: Type| framework_info::Capability { r#type: Some(t as i32) };
+    FrameworkInfo {
+        user: ctx.user.clone(),
+        name: spec.name.clone(),
+        id,
+        failover_timeout: Some(failover_timeout.as_secs_f64()),
+        checkpoint: Some(true),
+        roles: vec![ctx.role.clone()],
+        principal: Some(ctx.principal.clone()),
+        webui_url: Some(spec.web_url.clone().unwrap_or_else(|| format!("http://{api_addr}"))),
+        capabilities: vec![
+            capability(Type::MultiRole),
+            capability(Type::ReservationRefinement),
+            capability(Type::PartitionAware),
+        ],
+        ..Default::default()
+    }
+}
+
+/// The event loop: the core plus the IO it asks for.
+struct Shell {
+    core: SchedulerCore,
+    store: StateStore<AnyPersister>,
+    caller: Caller,
+    publish: watch::Sender<Arc<ServiceSnapshot>>,
+    deploy_recorded: bool,
+}
+
+impl Shell {
+    async fn run(
+        mut self,
+        client: SchedulerClient,
+        lock: crate::state::LeaderLock,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> Result<(), SchedulerError> {
+        let mut events = client.subscribe();
+        let lost = lock.lost();
+        tokio::pin!(lost, shutdown);
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let result = loop {
+            let input = tokio::select! {
+                biased;
+                reason = &mut lost => break Err(SchedulerError::LeadershipLost(reason)),
+                () = &mut shutdown => break Ok(()),
+                event = events.next() => match event {
+                    None => break Ok(()),
+                    Some(Err(e)) => break Err(SchedulerError::Mesos(e)),
+                    Some(Ok(event)) => match input_of(event) {
+                        Some(input) => input,
+                        None => continue,
+                    },
+                },
+                _ = tick.tick() => Input::Tick,
+            };
+            if let Err(e) = self.step(input).await {
+                break Err(e);
+            }
+        };
+        if let Err(e) = lock.release().await {
+            tracing::debug!(error = %e, "releasing the leader lock");
+        }
+        result
+    }
+
+    async fn step(&mut self, input: Input) -> Result<(), SchedulerError> {
+        let now = tokio::time::Instant::now().into_std();
+        let effects = self.core.handle(input, now);
+        for effect in effects {
+            match effect {
+                Effect::StoreFrameworkId(id) => self.store.store_framework_id(&id).await?,
+                Effect::StoreTasks(tasks) => self.store.store_tasks(&tasks).await?,
+                Effect::StoreStatus(name, status) => self.store.store_status(&name, &status).await?,
+                Effect::Call(call) => {
+                    if let Err(e) = self.caller.call(*call).await {
+                        tracing::warn!(error = %e, "call to the master failed");
+                    }
+                }
+            }
+        }
+        let deploy_complete = self
+            .core
+            .plans()
+            .iter()
+            .any(|p| p.name() == DEPLOY_PLAN && p.is_complete());
+        if deploy_complete && !self.deploy_recorded {
+            self.store.store_property(LAST_COMPLETED_UPDATE_TYPE, "DEPLOY").await?;
+            self.deploy_recorded = true;
+            tracing::info!("deploy plan complete");
+        }
+        let changed = {
+            let current = self.publish.borrow();
+            current.plans != self.core.plans()
+        };
+        if changed {
+            self.publish
+                .send_replace(Arc::new(ServiceSnapshot { plans: self.core.plans().to_vec() }));
+        }
+        Ok(())
+    }
+}
+
+fn input_of(event: ClientEvent) -> Option<Input> {
+    match event {
+        ClientEvent::Subscribed { framework_id, .. } => Some(Input::Subscribed(framework_id)),
+        ClientEvent::Disconnected { .. } => Some(Input::Disconnected),
+        ClientEvent::Event(event) => {
+            let kind = event.r#type.and_then(|t| event::Type::try_from(t).ok());
+            match kind {
+                Some(event::Type::Offers) => event.offers.map(|o| Input::Offers(o.offers)),
+                Some(event::Type::Update) => event.update.map(|u| Input::Update(u.status)),
+                _ => None,
+            }
+        }
+    }
+}
