@@ -2,11 +2,11 @@
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
+use plinth::spec::envfile::load_env;
 use plinth::spec::{LoadedSpec, load_file, report};
 
 /// Spec subcommands.
@@ -31,47 +31,8 @@ pub(crate) struct SpecArgs {
     env: Vec<String>,
 }
 
-/// Parses env-file text: `KEY=VALUE` per line, value verbatim to end of line.
-fn parse_env_file(
-    text: &str,
-    path: &Path,
-    env: &mut BTreeMap<String, String>,
-) -> anyhow::Result<()> {
-    for (i, raw) in text.lines().enumerate() {
-        let line = raw.strip_suffix('\r').unwrap_or(raw);
-        if line.trim().is_empty() || line.trim_start().starts_with('#') {
-            continue;
-        }
-        let Some((k, v)) = line.split_once('=') else {
-            bail!(
-                "{}:{}: expected KEY=VALUE, found {line:?}",
-                path.display(),
-                i + 1
-            );
-        };
-        let key = k.trim();
-        if key.is_empty() {
-            bail!("{}:{}: empty variable name", path.display(), i + 1);
-        }
-        env.insert(key.to_string(), v.to_string());
-    }
-    Ok(())
-}
-
 fn build_env(args: &SpecArgs) -> anyhow::Result<BTreeMap<String, String>> {
-    let mut env = BTreeMap::new();
-    for f in &args.env_files {
-        let text = std::fs::read_to_string(f)
-            .with_context(|| format!("cannot read env file {}", f.display()))?;
-        parse_env_file(&text, f, &mut env)?;
-    }
-    for kv in &args.env {
-        let Some((k, v)) = kv.split_once('=') else {
-            bail!("--env {kv:?}: expected KEY=VALUE");
-        };
-        env.insert(k.trim().to_string(), v.to_string());
-    }
-    Ok(env)
+    Ok(load_env(&args.env_files, &args.env)?)
 }
 
 fn load(args: &SpecArgs) -> Result<(LoadedSpec, BTreeMap<String, String>), ExitCode> {
@@ -144,25 +105,5 @@ pub(crate) fn run(cmd: SpecCommand) -> ExitCode {
                 }
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn env_file_values_are_verbatim() {
-        let mut env = BTreeMap::new();
-        parse_env_file(
-            "# c\n\nA=1\nB=[[\"hostname\", \"UNIQUE\"]]\nC=\nD=x=y \n",
-            Path::new("f"),
-            &mut env,
-        )
-        .unwrap();
-        assert_eq!(env["B"], "[[\"hostname\", \"UNIQUE\"]]");
-        assert_eq!(env["C"], "");
-        assert_eq!(env["D"], "x=y ");
-        assert!(parse_env_file("nope\n", Path::new("f"), &mut env).is_err());
     }
 }

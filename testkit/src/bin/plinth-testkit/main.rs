@@ -11,6 +11,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+mod up;
+
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use plinth_testkit::{AgentMode, AgentSpec, MasterConfig, TestMaster};
@@ -30,6 +32,9 @@ struct Cli {
 enum Command {
     /// Run a fake Mesos master (scheduler API, /master/state, fault control).
     Master(MasterArgs),
+    /// Run a svc.yml service locally: a master with process agents, file
+    /// state and the scheduler; shows progress until the deploy completes.
+    Up(up::UpArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -195,19 +200,25 @@ async fn wait_for_signal() -> anyhow::Result<()> {
 }
 
 fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    // `up` talks to a person on stdout; keep its log to warnings by default.
+    let default_filter = match cli.command {
+        Command::Master(_) => "info",
+        Command::Up(_) => "warn",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter)),
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the tokio runtime")?;
     match cli.command {
         Command::Master(args) => runtime.block_on(run_master(args)),
+        Command::Up(args) => runtime.block_on(up::run(args)),
     }
 }
