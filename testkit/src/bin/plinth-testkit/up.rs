@@ -33,8 +33,8 @@ pub(crate) struct UpArgs {
     /// Number of process agents.
     #[arg(long, default_value_t = 3)]
     agents: usize,
-    /// Sandboxes, volumes and scheduler state (kept across runs: a second
-    /// `up` on the same directory finds its tasks' state again).
+    /// Sandboxes, volumes and scheduler state of this run (cleared at start:
+    /// the in-process master's agents do not outlive it).
     #[arg(long = "work-dir", default_value = ".plinth-up", value_name = "DIR")]
     work_dir: PathBuf,
     /// Where the operator API listens.
@@ -48,6 +48,15 @@ pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
     loaded.check_runnable().map_err(|e| anyhow::anyhow!("{e}"))?;
     let work_dir = std::path::absolute(&args.work_dir)
         .with_context(|| format!("--work-dir {}", args.work_dir.display()))?;
+    // The master lives in this process: its agents, reservations and volumes
+    // end with it, so state from an earlier run cannot be resumed.
+    for stale in ["agents", "state"] {
+        let dir = work_dir.join(stale);
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir)
+                .with_context(|| format!("cannot clear {} from an earlier run", dir.display()))?;
+        }
+    }
     std::fs::create_dir_all(&work_dir)
         .with_context(|| format!("cannot create {}", work_dir.display()))?;
     let name = loaded.spec.name.clone();
