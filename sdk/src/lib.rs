@@ -8,6 +8,7 @@ pub mod mesos;
 pub mod offer;
 pub mod placement;
 pub mod plan;
+pub mod recovery;
 pub mod scheduler;
 pub mod spec;
 pub mod state;

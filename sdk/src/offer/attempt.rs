@@ -79,8 +79,10 @@ pub(crate) struct Attempt<'p> {
     pub(crate) pool: &'p AgentPool,
     /// What the agent offers under the pod's base role (None: nothing).
     pub(crate) offered: Option<&'p BasePool>,
-    /// What is left of it.
-    pub(crate) avail: BasePool,
+    /// Scalars taken so far, by name.
+    taken: Vec<(&'static str, Milli)>,
+    /// Free ports, copied from the offer on first use.
+    free_ports: Option<Ranges>,
     used_mounts: Vec<bool>,
     used_reserved: Vec<&'p str>,
     /// Cumulative amount asked for, per scalar name (for messages).
@@ -96,12 +98,12 @@ pub(crate) struct Attempt<'p> {
 impl<'p> Attempt<'p> {
     pub(crate) fn new(pool: &'p AgentPool, base: &str) -> Self {
         let offered = pool.bases.get(base);
-        let avail = offered.cloned().unwrap_or_default();
         Attempt {
             pool,
             offered,
-            used_mounts: vec![false; avail.mounts.len()],
-            avail,
+            taken: Vec::new(),
+            free_ports: None,
+            used_mounts: vec![false; offered.map_or(0, |b| b.mounts.len())],
             used_reserved: Vec::new(),
             needed: BTreeMap::new(),
             stages: Vec::new(),
@@ -135,29 +137,40 @@ impl<'p> Attempt<'p> {
             *n += amount;
             *n
         };
-        let left = self.avail.scalars.get(name).copied().unwrap_or_default();
-        if left >= amount {
-            if let Some(v) = self.avail.scalars.get_mut(name) {
-                *v -= amount;
+        let offered = self.offered.map(|b| b.scalar(name)).unwrap_or_default();
+        let i = match self.taken.iter().position(|(n, _)| *n == name) {
+            Some(i) => i,
+            None => {
+                self.taken.push((name, Milli(0)));
+                self.taken.len() - 1
             }
+        };
+        let taken = &mut self.taken[i].1;
+        if offered - *taken >= amount {
+            *taken += amount;
             Ok(())
         } else {
-            let offered = self.offered.map(|b| b.scalar(name)).unwrap_or_default();
-            Err(format!("insufficient {name}: needed {needed}, offered {offered}"))
+            Err(format!(
+                "insufficient {name}: needed {needed}, offered {offered}"
+            ))
         }
+    }
+
+    fn free_ports(&mut self) -> Option<&mut Ranges> {
+        if self.free_ports.is_none() {
+            self.free_ports = Some(self.offered?.ranges.get(PORTS)?.clone());
+        }
+        self.free_ports.as_mut()
     }
 
     /// Takes static port `port`.
     pub(crate) fn take_port(&mut self, port: u64) -> bool {
-        self.avail
-            .ranges
-            .get_mut(PORTS)
-            .is_some_and(|r| r.remove(port))
+        self.free_ports().is_some_and(|r| r.remove(port))
     }
 
     /// Takes the lowest free port in any of `ranges`.
     pub(crate) fn take_dynamic_port(&mut self, ranges: &[(u64, u64)]) -> Option<u64> {
-        let free = self.avail.ranges.get_mut(PORTS)?;
+        let free = self.free_ports()?;
         let port = ranges
             .iter()
             .filter_map(|&(lo, hi)| free.first_in(lo.max(1), hi))
@@ -175,22 +188,24 @@ impl<'p> Attempt<'p> {
 
     /// Takes the first unused MOUNT disk of at least `size` whose profile is
     /// one of `profiles` (any when empty).
-    pub(crate) fn take_mount(&mut self, size: Milli, profiles: &[String]) -> Result<MountDisk, String> {
-        let found = self.avail.mounts.iter().enumerate().position(|(i, m)| {
+    pub(crate) fn take_mount(
+        &mut self,
+        size: Milli,
+        profiles: &[String],
+    ) -> Result<MountDisk, String> {
+        let mounts: &[MountDisk] = self.offered.map_or(&[], |b| b.mounts.as_slice());
+        let found = mounts.iter().enumerate().position(|(i, m)| {
             !self.used_mounts[i]
                 && m.size >= size
-                && (profiles.is_empty()
-                    || m.profile.as_ref().is_some_and(|p| profiles.contains(p)))
+                && (profiles.is_empty() || m.profile.as_ref().is_some_and(|p| profiles.contains(p)))
         });
         match found {
             Some(i) => {
                 self.used_mounts[i] = true;
-                Ok(self.avail.mounts[i].clone())
+                Ok(mounts[i].clone())
             }
             None => {
-                let sizes: Vec<String> = self
-                    .avail
-                    .mounts
+                let sizes: Vec<String> = mounts
                     .iter()
                     .enumerate()
                     .filter(|(i, _)| !self.used_mounts[*i])
@@ -213,7 +228,11 @@ impl<'p> Attempt<'p> {
     }
 
     /// Takes our reservation `resource_id` as offered.
-    pub(crate) fn take_reserved(&mut self, resource_id: &str, what: &str) -> Result<Resource, String> {
+    pub(crate) fn take_reserved(
+        &mut self,
+        resource_id: &str,
+        what: &str,
+    ) -> Result<Resource, String> {
         match self.pool.reserved.get_key_value(resource_id) {
             Some((key, r)) if !self.used_reserved.contains(&key.as_str()) => {
                 self.used_reserved.push(key.as_str());

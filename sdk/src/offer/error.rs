@@ -20,7 +20,9 @@ pub enum OfferError {
         task: String,
     },
     /// A task names a `resource-set` the pod does not declare.
-    #[error("task '{task}' of pod '{pod}' uses resource set '{set}', which the pod does not declare under resource-sets")]
+    #[error(
+        "task '{task}' of pod '{pod}' uses resource set '{set}', which the pod does not declare under resource-sets"
+    )]
     UnknownResourceSet {
         /// Pod type.
         pod: String,
@@ -30,7 +32,9 @@ pub enum OfferError {
         set: String,
     },
     /// Two tasks sharing a resource set were asked to launch together.
-    #[error("tasks '{first}' and '{second}' of pod '{pod}' share resource set '{set}' and cannot run at the same time: launch them in separate steps")]
+    #[error(
+        "tasks '{first}' and '{second}' of pod '{pod}' share resource set '{set}' and cannot run at the same time: launch them in separate steps"
+    )]
     SharedResourceSet {
         /// Pod type.
         pod: String,

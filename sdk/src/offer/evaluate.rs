@@ -15,6 +15,7 @@ use super::pool::{AgentPool, agent_pools};
 use super::prepare::{PlacementCache, Prepared, prepare};
 use super::requirement::{LaunchKind, PodInstanceRequirement};
 use super::stages::{self, PlacedIndex};
+use crate::placement::PlacedTask;
 
 /// What to do with one agent's offers for one pod instance.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,7 +47,10 @@ impl Recommendation {
 
     /// Every `resource_id` the pod instance holds after this recommendation.
     pub fn resource_ids(&self) -> BTreeSet<String> {
-        self.task_infos.iter().flat_map(labels::resource_ids).collect()
+        self.task_infos
+            .iter()
+            .flat_map(labels::resource_ids)
+            .collect()
     }
 }
 
@@ -96,7 +100,11 @@ impl<'c, G: IdGenerator> OfferEvaluator<'c, G> {
 
     /// Evaluates one requirement against `offers`. A recommendation counts
     /// for the placement of later evaluations by this evaluator.
-    pub fn evaluate(&mut self, requirement: &PodInstanceRequirement, offers: &[Offer]) -> Evaluation {
+    pub fn evaluate(
+        &mut self,
+        requirement: &PodInstanceRequirement,
+        offers: &[Offer],
+    ) -> Evaluation {
         let pools = agent_pools(offers, self.ctx);
         let mut used = vec![false; pools.len()];
         let mut outcomes = Vec::new();
@@ -117,14 +125,16 @@ impl<'c, G: IdGenerator> OfferEvaluator<'c, G> {
     ) -> (Vec<Recommendation>, Vec<OfferOutcome>) {
         let pools = agent_pools(offers, self.ctx);
         let mut used = vec![false; pools.len()];
-        let mut outcomes = Vec::new();
-        let mut recommendations = Vec::new();
+        let mut outcomes = Vec::with_capacity(requirements.len());
+        let mut recommendations = Vec::with_capacity(requirements.len().min(pools.len()));
         for req in requirements {
             if used.iter().all(|&u| u) {
-                outcomes.push(requirement_failure(
-                    req,
-                    "every offered agent is already used in this cycle".into(),
-                ));
+                let why = if pools.is_empty() {
+                    "no offers in this cycle"
+                } else {
+                    "every offered agent is already used in this cycle"
+                };
+                outcomes.push(requirement_failure(req, why.into()));
                 continue;
             }
             if let Some(rec) = self.evaluate_on(req, &pools, &mut used, &mut outcomes) {
@@ -164,7 +174,14 @@ impl<'c, G: IdGenerator> OfferEvaluator<'c, G> {
                     outcomes.push(outcome(&prep, &mut attempt));
                     used[i] = true;
                     if prep.existing.is_none() {
-                        self.note_placed(&rec);
+                        for t in &rec.task_infos {
+                            let placed = PlacedTask::new(
+                                prep.pod.name.clone(),
+                                req.index,
+                                pool.facts.clone(),
+                            );
+                            self.placed.add(t.name.clone(), placed);
+                        }
                     }
                     Some(rec)
                 }
@@ -176,14 +193,6 @@ impl<'c, G: IdGenerator> OfferEvaluator<'c, G> {
             };
         }
         None
-    }
-
-    fn note_placed(&mut self, rec: &Recommendation) {
-        for t in &rec.task_infos {
-            if let Some(p) = labels::placed_task(t) {
-                self.placed.add(t.name.clone(), p);
-            }
-        }
     }
 }
 
@@ -199,7 +208,12 @@ pub fn evaluate_all<G: IdGenerator>(
 }
 
 fn launch_message(rec: &Recommendation) -> String {
-    let count = |t: i32| rec.operations.iter().filter(|o| o.r#type == Some(t)).count();
+    let count = |t: i32| {
+        rec.operations
+            .iter()
+            .filter(|o| o.r#type == Some(t))
+            .count()
+    };
     use plinth_proto::v1::offer::operation::Type;
     format!(
         "launching [{}]; {} task(s) stored; operations: {} reserve, {} create, {} unreserve, {} launch group",

@@ -39,7 +39,9 @@ impl StoredItems {
             let Some(id) = resources::resource_id(r) else {
                 continue;
             };
-            if let (Some(pid), Some(path)) = (resources::persistence_id(r), resources::container_path(r)) {
+            if let (Some(pid), Some(path)) =
+                (resources::persistence_id(r), resources::container_path(r))
+            {
                 out.volumes.insert(
                     path.to_string(),
                     StoredVolume {
@@ -57,7 +59,9 @@ impl StoredItems {
                         && n < 1024
                     {
                         out.ports.insert(v, id.to_string());
-                        p = ranges.first_in(v.saturating_add(1), u64::MAX).filter(|&x| x > v);
+                        p = ranges
+                            .first_in(v.saturating_add(1), u64::MAX)
+                            .filter(|&x| x > v);
                         n += 1;
                     }
                 }

@@ -32,7 +32,10 @@ impl SequentialIds {
 impl IdGenerator for SequentialIds {
     fn next_uuid(&mut self) -> String {
         self.next += 1;
-        format!("00000000-0000-4000-8000-{:012x}", self.next & 0xffff_ffff_ffff)
+        format!(
+            "00000000-0000-4000-8000-{:012x}",
+            self.next & 0xffff_ffff_ffff
+        )
     }
 }
 
@@ -82,7 +85,10 @@ pub fn task_id(service: &str, task_name: &str, uuid: &str) -> String {
 
 /// `<service>__<pod>-<index>__<uuid>`: one executor per pod instance.
 pub fn executor_id(service: &str, pod_instance: &str, uuid: &str) -> String {
-    format!("{}__{pod_instance}__{uuid}", sanitized_service_name(service))
+    format!(
+        "{}__{pod_instance}__{uuid}",
+        sanitized_service_name(service)
+    )
 }
 
 #[cfg(test)]
@@ -104,6 +110,9 @@ mod tests {
             task_id("/path/to/svc", "hello-0-server", "u"),
             "path.to.svc__hello-0-server__u"
         );
-        assert_eq!(executor_id("hello-world", "hello-0", "u"), "hello-world__hello-0__u");
+        assert_eq!(
+            executor_id("hello-world", "hello-0", "u"),
+            "hello-world__hello-0__u"
+        );
     }
 }

@@ -92,6 +92,8 @@ mod tests;
 pub use context::{ExecutorOverhead, ServiceContext};
 pub use error::OfferError;
 pub use evaluate::{Evaluation, OfferEvaluator, Recommendation, evaluate_all};
-pub use ids::{IdGenerator, SeededIds, SequentialIds, executor_id, sanitized_service_name, task_id};
+pub use ids::{
+    IdGenerator, SeededIds, SequentialIds, executor_id, sanitized_service_name, task_id,
+};
 pub use outcome::{OfferOutcome, Stage, StageOutcome};
 pub use requirement::{LaunchKind, PodInstanceRequirement};

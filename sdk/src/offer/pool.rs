@@ -68,23 +68,25 @@ impl AgentPool {
 
 /// Groups offers by agent (first-seen order) and sorts their resources.
 pub(crate) fn agent_pools(offers: &[Offer], ctx: &ServiceContext) -> Vec<AgentPool> {
-    let mut out: Vec<AgentPool> = Vec::new();
-    let mut by_agent: HashMap<&str, usize> = HashMap::new();
+    let mut out: Vec<AgentPool> = Vec::with_capacity(offers.len());
+    let mut by_agent: HashMap<&str, usize> = HashMap::with_capacity(offers.len());
     for offer in offers {
-        let i = *by_agent.entry(offer.agent_id.value.as_str()).or_insert_with(|| {
-            let facts = labels::agent_facts(offer);
-            out.push(AgentPool {
-                agent_id: offer.agent_id.clone(),
-                hostname: offer.hostname.clone(),
-                offer_ids: Vec::new(),
-                attributes: labels::attributes_string(&facts),
-                facts,
-                executor_ids: BTreeSet::new(),
-                bases: BTreeMap::new(),
-                reserved: HashMap::new(),
+        let i = *by_agent
+            .entry(offer.agent_id.value.as_str())
+            .or_insert_with(|| {
+                let facts = labels::agent_facts(offer);
+                out.push(AgentPool {
+                    agent_id: offer.agent_id.clone(),
+                    hostname: offer.hostname.clone(),
+                    offer_ids: Vec::new(),
+                    attributes: labels::attributes_string(&facts),
+                    facts,
+                    executor_ids: BTreeSet::new(),
+                    bases: BTreeMap::new(),
+                    reserved: HashMap::new(),
+                });
+                out.len() - 1
             });
-            out.len() - 1
-        });
         let pool = &mut out[i];
         pool.offer_ids.push(offer.id.clone());
         pool.executor_ids
@@ -100,7 +102,12 @@ pub(crate) fn agent_pools(offers: &[Offer], ctx: &ServiceContext) -> Vec<AgentPo
     out
 }
 
-fn add_resource(pool: &mut AgentPool, r: &Resource, offer_role: Option<&str>, ctx: &ServiceContext) {
+fn add_resource(
+    pool: &mut AgentPool,
+    r: &Resource,
+    offer_role: Option<&str>,
+    ctx: &ServiceContext,
+) {
     if r.revocable.is_some() || r.shared.is_some() || r.provider_id.is_some() {
         return;
     }
@@ -109,7 +116,10 @@ fn add_resource(pool: &mut AgentPool, r: &Resource, offer_role: Option<&str>, ct
         && resources::is_dynamic(top)
     {
         let ours = resources::reservation_framework_id(r) == Some(ctx.framework_id.as_str())
-            && top.role.as_deref().is_some_and(|role| ctx.is_our_role(role));
+            && top
+                .role
+                .as_deref()
+                .is_some_and(|role| ctx.is_our_role(role));
         if let (true, Some(id)) = (ours, resources::resource_id(r)) {
             let mut normalized = r.clone();
             normalized.role = None;

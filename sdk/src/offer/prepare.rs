@@ -123,7 +123,10 @@ pub(crate) fn prepare<'s, 'r>(
     })
 }
 
-fn placement_of(pod: &PodSpec, cache: &mut PlacementCache) -> Result<Option<Arc<Constraint>>, OfferError> {
+fn placement_of(
+    pod: &PodSpec,
+    cache: &mut PlacementCache,
+) -> Result<Option<Arc<Constraint>>, OfferError> {
     if let Some(c) = cache.get(&pod.name) {
         return Ok(c.clone());
     }

@@ -33,7 +33,11 @@ impl Milli {
 
     /// Whole units (MB for mem and disk).
     pub(crate) fn from_units(v: u64) -> Self {
-        Milli(i64::try_from(v).unwrap_or(i64::MAX / 1000).saturating_mul(1000))
+        Milli(
+            i64::try_from(v)
+                .unwrap_or(i64::MAX / 1000)
+                .saturating_mul(1000),
+        )
     }
 
     pub(crate) fn to_f64(self) -> f64 {
@@ -112,7 +116,9 @@ impl Ranges {
         if b > e {
             return;
         }
-        let i = self.spans.partition_point(|&(_, end)| end.saturating_add(1) < b);
+        let i = self
+            .spans
+            .partition_point(|&(_, end)| end.saturating_add(1) < b);
         let mut nb = b;
         let mut ne = e;
         let mut j = i;
@@ -141,7 +147,9 @@ impl Ranges {
     pub(crate) fn contains_all(&self, other: &Ranges) -> bool {
         other.spans.iter().all(|&(b, e)| {
             let i = self.spans.partition_point(|&(_, end)| end < b);
-            self.spans.get(i).is_some_and(|&(sb, se)| sb <= b && e <= se)
+            self.spans
+                .get(i)
+                .is_some_and(|&(sb, se)| sb <= b && e <= se)
         })
     }
 
@@ -184,9 +192,9 @@ impl Ranges {
     /// Number of values (saturating).
     #[cfg(test)]
     pub(crate) fn count(&self) -> u64 {
-        self.spans
-            .iter()
-            .fold(0u64, |acc, &(b, e)| acc.saturating_add(e - b).saturating_add(1))
+        self.spans.iter().fold(0u64, |acc, &(b, e)| {
+            acc.saturating_add(e - b).saturating_add(1)
+        })
     }
 
     pub(crate) fn to_proto(&self) -> value::Ranges {
@@ -222,7 +230,9 @@ impl fmt::Display for Ranges {
 
 /// The scalar value of `r` (0 when absent).
 pub(crate) fn scalar_of(r: &Resource) -> Milli {
-    r.scalar.as_ref().map_or(Milli(0), |s| Milli::from_f64(s.value))
+    r.scalar
+        .as_ref()
+        .map_or(Milli(0), |s| Milli::from_f64(s.value))
 }
 
 /// The value of label `key`.
@@ -289,11 +299,7 @@ pub(crate) fn reservation_framework_id(r: &Resource) -> Option<&str> {
 
 /// The persistence id of a persistent volume.
 pub(crate) fn persistence_id(r: &Resource) -> Option<&str> {
-    r.disk
-        .as_ref()?
-        .persistence
-        .as_ref()
-        .map(|p| p.id.as_str())
+    r.disk.as_ref()?.persistence.as_ref().map(|p| p.id.as_str())
 }
 
 /// The container path of a persistent volume.
@@ -374,7 +380,10 @@ mod tests {
 
     #[test]
     fn milli_rounds_like_mesos() {
-        assert_eq!(Milli::from_f64(0.1) + Milli::from_f64(0.2), Milli::from_f64(0.3));
+        assert_eq!(
+            Milli::from_f64(0.1) + Milli::from_f64(0.2),
+            Milli::from_f64(0.3)
+        );
         assert_eq!(Milli::from_f64(0.0004), Milli(0));
         assert_eq!(Milli::from_f64(0.0005), Milli(1));
         assert_eq!(Milli::from_f64(f64::NAN), Milli(0));

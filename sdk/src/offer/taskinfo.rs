@@ -6,11 +6,11 @@
 use std::collections::BTreeMap;
 
 use plinth_proto::v1::{
-    CheckInfo, CommandInfo, ContainerInfo, DiscoveryInfo, DurationInfo, Environment,
-    HealthCheck, Image, KillPolicy, Labels, LinuxInfo, NetworkInfo, Port, Ports, RLimitInfo,
-    Resource, Secret, SeccompInfo, TaskId, TaskInfo, Volume, check_info, command_info,
-    container_info, discovery_info, environment, health_check, image, linux_info, r_limit_info,
-    secret, value, volume,
+    CheckInfo, CommandInfo, ContainerInfo, DiscoveryInfo, DurationInfo, Environment, HealthCheck,
+    Image, KillPolicy, Labels, LinuxInfo, NetworkInfo, Port, Ports, RLimitInfo, Resource,
+    SeccompInfo, Secret, TaskId, TaskInfo, Volume, check_info, command_info, container_info,
+    discovery_info, environment, health_check, image, linux_info, r_limit_info, secret, value,
+    volume,
 };
 
 use super::context::ServiceContext;
@@ -21,7 +21,9 @@ use super::pool::AgentPool;
 use super::prepare::Prepared;
 use super::resources::label;
 use crate::spec::env::task_environment;
-use crate::spec::{IpcMode, PodSpec, ResourceLimit, ResourceLimits, TaskSpec, VolumeMode, Visibility};
+use crate::spec::{
+    IpcMode, PodSpec, ResourceLimit, ResourceLimits, TaskSpec, Visibility, VolumeMode,
+};
 
 /// Inputs of one TaskInfo.
 pub(crate) struct TaskBuild<'a> {
@@ -64,10 +66,17 @@ pub(crate) fn build<G: IdGenerator>(
         task: b.name.clone(),
         source,
     })?;
-    env.extend(prep.req.environment.iter().map(|(k, v)| (k.clone(), v.clone())));
+    env.extend(
+        prep.req
+            .environment
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone())),
+    );
     let api = (!task.configs.is_empty()).then(|| {
         (
-            env.get("SCHEDULER_API_HOSTNAME").cloned().unwrap_or_default(),
+            env.get("SCHEDULER_API_HOSTNAME")
+                .cloned()
+                .unwrap_or_default(),
             env.get("SCHEDULER_API_PORT").cloned().unwrap_or_default(),
         )
     });
@@ -319,6 +328,29 @@ fn task_container(pod: &PodSpec, task: &TaskSpec, has_limits: bool) -> Option<Co
             ..Volume::default()
         };
         v.set_mode(mode(hv.mode));
+        c.volumes.push(v);
+        used = true;
+    }
+    // Pod volumes live in the executor's sandbox; tasks see them as their
+    // parent's sandbox paths.
+    for pv in &pod.volumes {
+        let mut src = volume::Source {
+            sandbox_path: Some(volume::source::SandboxPath {
+                r#type: None,
+                path: pv.path.clone(),
+            }),
+            ..Default::default()
+        };
+        if let Some(sp) = &mut src.sandbox_path {
+            sp.set_type(volume::source::sandbox_path::Type::Parent);
+        }
+        src.set_type(volume::source::Type::SandboxPath);
+        let mut v = Volume {
+            container_path: pv.path.clone(),
+            source: Some(src),
+            ..Volume::default()
+        };
+        v.set_mode(volume::Mode::Rw);
         c.volumes.push(v);
         used = true;
     }

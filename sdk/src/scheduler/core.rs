@@ -30,7 +30,8 @@ use crate::mesos::calls;
 use crate::offer::{
     OfferOutcome, PodInstanceRequirement, SeededIds, ServiceContext, evaluate_all, gc, labels,
 };
-use crate::plan::{LaunchedTask, Plan, PodInstance, StepRef, coordinate};
+use crate::plan::{LaunchedTask, Plan, PodInstance, StepKind, StepRef, coordinate};
+use crate::recovery;
 
 /// How long offers wait for explicit reconciliation answers at most.
 pub const RECONCILE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -108,6 +109,10 @@ impl SchedulerCore {
             .into_iter()
             .map(|(info, status)| (info.name.clone(), Known { info, status }))
             .collect();
+        let mut plans = plans;
+        if !plans.iter().any(|p| p.name() == recovery::RECOVERY_PLAN) {
+            plans.push(recovery::empty_plan());
+        }
         Self {
             ctx,
             plans,
@@ -191,6 +196,8 @@ impl SchedulerCore {
         let live: Vec<(TaskId, Option<AgentId>)> = self
             .tasks
             .values()
+            // Reserved-but-not-launched tasks are stored with an empty id.
+            .filter(|k| !k.info.task_id.value.is_empty())
             .filter(|k| k.status.as_ref().is_none_or(|s| !observe::is_terminal(s.state)))
             .map(|k| (k.info.task_id.clone(), Some(k.info.agent_id.clone())))
             .collect();
@@ -229,6 +236,9 @@ impl SchedulerCore {
                 effects.push(Effect::StoreStatus(name, status.clone()));
                 for plan in &mut self.plans {
                     plan.update_task(&obs);
+                }
+                if obs.state.is_failure() {
+                    self.recover(&obs.task_name);
                 }
             }
             None => {
@@ -314,6 +324,18 @@ impl SchedulerCore {
         }
     }
 
+    /// Puts a failed task's pod into the recovery plan, unless another plan
+    /// is still working on it (the deploy step relaunches it then).
+    fn recover(&mut self, task_name: &str) {
+        let Some((pod, goals)) = recovery::recovery_goals(&self.ctx.spec, task_name) else {
+            return;
+        };
+        if recovery::needs_recovery(&self.plans, &pod) {
+            let phase = recovery::add_recovery(&mut self.plans, pod, goals, false);
+            tracing::info!(%task_name, %phase, "task failed: relaunching in place (recovery plan)");
+        }
+    }
+
     /// Resource ids held by tasks we know (live or relaunchable).
     fn held_resource_ids(&self) -> BTreeSet<String> {
         self.tasks
@@ -342,7 +364,10 @@ impl SchedulerCore {
             .filter(|k| labels::task_label(&k.info, labels::PERMANENTLY_FAILED).is_none())
             .map(|k| k.info.clone())
             .collect();
-        let mut requirement = if existing.is_empty() {
+        let permanent = matches!(step.kind(), StepKind::Recovery { permanent: true });
+        let mut requirement = if permanent {
+            PodInstanceRequirement::permanent_replacement(pod_type, index, tasks)
+        } else if existing.is_empty() {
             PodInstanceRequirement::new_placement(pod_type, index, tasks)
         } else {
             PodInstanceRequirement::relaunch_in_place(pod_type, index, tasks, existing)

@@ -460,12 +460,21 @@ impl Cluster {
                     _ => current.is_some_and(|s| !is_terminal(s)),
                 };
                 if advance {
-                    self.agent_update(
-                        &framework_id,
-                        &task_id,
-                        AgentReport::new(state, task_status::Source::Executor),
-                        now,
-                    );
+                    let mut report = AgentReport::new(state, task_status::Source::Executor);
+                    // A simulated task passes its checks: a task with a
+                    // COMMAND check reports exit code 0 once RUNNING (tests
+                    // inject failures).
+                    let check = self
+                        .frameworks
+                        .get(&framework_id)
+                        .and_then(|f| f.tasks.get(&task_id))
+                        .and_then(|t| t.info.check.as_ref());
+                    if state == TaskState::TaskRunning
+                        && let Some(check) = check
+                    {
+                        report.check_status = Some(simulated_check_pass(check));
+                    }
+                    self.agent_update(&framework_id, &task_id, report, now);
                 }
             }
             Timer::Resend {
@@ -1916,3 +1925,18 @@ impl Cluster {
 
 #[cfg(test)]
 mod tests;
+
+/// The result a simulated agent reports for a task's check: success.
+fn simulated_check_pass(check: &plinth_proto::v1::CheckInfo) -> plinth_proto::v1::CheckStatusInfo {
+    use plinth_proto::v1::{CheckStatusInfo, check_info, check_status_info};
+    let kind = check.r#type.and_then(|t| check_info::Type::try_from(t).ok());
+    CheckStatusInfo {
+        r#type: check.r#type,
+        command: (kind == Some(check_info::Type::Command))
+            .then_some(check_status_info::Command { exit_code: Some(0) }),
+        http: (kind == Some(check_info::Type::Http))
+            .then_some(check_status_info::Http { status_code: Some(200) }),
+        tcp: (kind == Some(check_info::Type::Tcp))
+            .then_some(check_status_info::Tcp { succeeded: Some(true) }),
+    }
+}

@@ -43,7 +43,10 @@ pub(crate) fn run<'p>(
         }
         a.record(
             Stage::Reservations,
-            Ok(format!("agent holds the reservations of pod {}", prep.pod_instance)),
+            Ok(format!(
+                "agent holds the reservations of pod {}",
+                prep.pod_instance
+            )),
         );
     }
     executor::choose(prep, &mut a);
@@ -53,10 +56,16 @@ pub(crate) fn run<'p>(
     volumes::pod_volumes(prep, &mut a);
     executor::resources(ctx, prep, &mut a);
     for plan in &prep.sets {
-        let stored = prep
-            .existing
-            .as_ref()
-            .and_then(|e| e.set_items(&plan.task_names()));
+        // Any task of the pod using this set may hold its reservations.
+        let stored = prep.existing.as_ref().and_then(|e| {
+            let mut names = plan.task_names();
+            for t in &prep.pod.tasks {
+                if t.resources.id() == plan.set.id && !names.contains(&t.name.as_str()) {
+                    names.push(t.name.as_str());
+                }
+            }
+            e.set_items(&names)
+        });
         let mut grant = SetGrant::default();
         ports::evaluate(prep, plan, stored.as_ref(), &mut a, &mut grant);
         scalars::evaluate(prep, plan, stored.as_ref(), &mut a, &mut grant);

@@ -17,9 +17,13 @@ pub(crate) struct PlacedIndex {
 
 impl PlacedIndex {
     pub(crate) fn add(&mut self, task_name: String, placed: PlacedTask) {
-        let (tasks, names) = self.by_pod.entry(placed.pod_type.clone()).or_default();
-        tasks.push(placed);
-        names.push(task_name);
+        if let Some((tasks, names)) = self.by_pod.get_mut(&placed.pod_type) {
+            tasks.push(placed);
+            names.push(task_name);
+        } else {
+            self.by_pod
+                .insert(placed.pod_type.clone(), (vec![placed], vec![task_name]));
+        }
     }
 
     fn of(&self, pod_type: &str) -> (&[PlacedTask], &[String]) {

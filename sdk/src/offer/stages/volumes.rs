@@ -23,7 +23,10 @@ pub(super) fn pod_volumes(prep: &Prepared<'_, '_>, a: &mut Attempt<'_>) {
     let stored = prep.existing.as_ref().map(|e| &e.executor_items);
     let (grants, result) = evaluate_all(&prep.pod.volumes, stored, a);
     a.pod_volumes = grants;
-    a.record(Stage::PodVolumes, result.map_err(|e| format!("pod volumes: {e}")));
+    a.record(
+        Stage::PodVolumes,
+        result.map_err(|e| format!("pod volumes: {e}")),
+    );
 }
 
 pub(super) fn set_volumes(
@@ -81,7 +84,10 @@ fn one(
     let size = Milli::from_units(v.size_mb);
     if let Some(sv) = stored.and_then(|s| s.volumes.get(&v.path)) {
         let resource = a.take_reserved(&sv.resource_id, &format!("volume {}", v.path))?;
-        let message = format!("volume {path} reused (persistence id {})", sv.persistence_id);
+        let message = format!(
+            "volume {path} reused (persistence id {})",
+            sv.persistence_id
+        );
         return Ok((
             VolumeGrant {
                 path,

@@ -137,7 +137,9 @@ pub(crate) fn pre_reserved(mut r: Resource, role: &str, alloc_role: &str) -> Res
 
 pub(crate) fn offer_with(id: &str, agent: &str, host: &str, resources: Vec<Resource>) -> Offer {
     Offer {
-        id: OfferId { value: id.to_string() },
+        id: OfferId {
+            value: id.to_string(),
+        },
         framework_id: FrameworkId {
             value: FRAMEWORK.to_string(),
         },
@@ -167,7 +169,14 @@ pub(crate) fn offer(id: &str, agent: &str, host: &str, cpus: f64, mem: f64, disk
 }
 
 pub(crate) fn big_offer(n: usize) -> Offer {
-    offer(&format!("o{n}"), &format!("a{n}"), &format!("host-{n}"), 8.0, 16384.0, 100_000.0)
+    offer(
+        &format!("o{n}"),
+        &format!("a{n}"),
+        &format!("host-{n}"),
+        8.0,
+        16384.0,
+        100_000.0,
+    )
 }
 
 pub(crate) fn with_attribute(mut o: Offer, name: &str, text: &str) -> Offer {
@@ -232,12 +241,17 @@ pub(crate) fn reoffer(original: &Offer, rec: &Recommendation, id: &str) -> Offer
         panic!("operations do not apply: {e}");
     }
     Offer {
-        id: OfferId { value: id.to_string() },
+        id: OfferId {
+            value: id.to_string(),
+        },
         resources: model.resources,
         ..original.clone()
     }
 }
 
 pub(crate) fn reasons(outcomes: &[OfferOutcome]) -> Vec<String> {
-    outcomes.iter().filter_map(|o| o.reason().map(str::to_string)).collect()
+    outcomes
+        .iter()
+        .filter_map(|o| o.reason().map(str::to_string))
+        .collect()
 }

@@ -16,14 +16,24 @@ fn orphans_are_destroyed_then_unreserved() {
     let ctx = ctx(HELLO);
     let o = offer("o1", "a1", "host-a", 4.0, 4096.0, 10_000.0);
     let req = PodInstanceRequirement::new_placement("hello", 0, ["server"]);
-    let (recs, _) = evaluate_all(&ctx, &[], &[req], std::slice::from_ref(&o), SequentialIds::default());
+    let (recs, _) = evaluate_all(
+        &ctx,
+        &[],
+        &[req],
+        std::slice::from_ref(&o),
+        SequentialIds::default(),
+    );
     let mut again = reoffer(&o, &recs[0], "o2");
     let mut foreign = scalar("cpus", 1.0);
     foreign.reservations = vec![dynamic_reservation(ROLE, "p", "theirs", "other-framework")];
     again.resources.push(foreign);
 
     // Held by the stored task: nothing to do.
-    let held: BTreeSet<String> = recs[0].task_infos.iter().flat_map(labels::resource_ids).collect();
+    let held: BTreeSet<String> = recs[0]
+        .task_infos
+        .iter()
+        .flat_map(labels::resource_ids)
+        .collect();
     assert_eq!(held, recs[0].resource_ids());
     assert!(cleanup(std::slice::from_ref(&again), FRAMEWORK, &held).is_empty());
 
@@ -40,6 +50,13 @@ fn orphans_are_destroyed_then_unreserved() {
     let types: Vec<i32> = plan.operations.iter().map(|o| o.r#type.unwrap()).collect();
     assert_eq!(types, [Type::Destroy as i32, Type::Unreserve as i32]);
     let mut model = AgentModel::new(&again.resources);
-    model.apply_all(&plan.operations).expect("master accepts the cleanup");
-    assert!(model.resources.iter().all(|r| resource_id(r).is_none_or(|id| id == "theirs")));
+    model
+        .apply_all(&plan.operations)
+        .expect("master accepts the cleanup");
+    assert!(
+        model
+            .resources
+            .iter()
+            .all(|r| resource_id(r).is_none_or(|id| id == "theirs"))
+    );
 }

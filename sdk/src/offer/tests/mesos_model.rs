@@ -131,9 +131,10 @@ impl AgentModel {
         }
         for (b, e) in spans(r) {
             for p in b..=e {
-                let entry = self.resources.iter_mut().find(|x| {
-                    shape(x) == k && spans(x).iter().any(|&(lo, hi)| lo <= p && p <= hi)
-                });
+                let entry = self
+                    .resources
+                    .iter_mut()
+                    .find(|x| shape(x) == k && spans(x).iter().any(|&(lo, hi)| lo <= p && p <= hi));
                 let Some(entry) = entry else {
                     return Err(format!("{why}: port {p} of {} not available", r.name));
                 };
@@ -166,14 +167,22 @@ impl AgentModel {
                     let top = r.reservations.last().ok_or("RESERVE without reservation")?;
                     let alloc = r.allocation_info.as_ref().and_then(|a| a.role.clone());
                     if top.role != alloc {
-                        return Err(format!("RESERVE role {:?} != allocation role {alloc:?}", top.role));
+                        return Err(format!(
+                            "RESERVE role {:?} != allocation role {alloc:?}",
+                            top.role
+                        ));
                     }
                     self.subtract(&popped(r), "RESERVE")?;
                     self.add(r.clone());
                 }
             }
             Ok(operation::Type::Unreserve) => {
-                for r in &op.unreserve.as_ref().ok_or("UNRESERVE without body")?.resources {
+                for r in &op
+                    .unreserve
+                    .as_ref()
+                    .ok_or("UNRESERVE without body")?
+                    .resources
+                {
                     self.subtract(r, "UNRESERVE")?;
                     self.add(popped(r));
                 }
@@ -194,7 +203,10 @@ impl AgentModel {
                 }
             }
             Ok(operation::Type::LaunchGroup) => {
-                let lg = op.launch_group.as_ref().ok_or("LAUNCH_GROUP without body")?;
+                let lg = op
+                    .launch_group
+                    .as_ref()
+                    .ok_or("LAUNCH_GROUP without body")?;
                 let id = lg.executor.executor_id.value.clone();
                 if !self.executors.contains(&id) {
                     for r in &lg.executor.resources {

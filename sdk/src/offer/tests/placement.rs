@@ -15,8 +15,13 @@ fn unique_hostname_across_offers_of_one_cycle() {
         offer("o2", "a2", "host-a", 4.0, 4096.0, 10_000.0),
         offer("o3", "a3", "host-b", 4.0, 4096.0, 10_000.0),
     ];
-    let (recs, outcomes) =
-        evaluate_all(&ctx, &[], &[hello(0), hello(1)], &offers, SequentialIds::default());
+    let (recs, outcomes) = evaluate_all(
+        &ctx,
+        &[],
+        &[hello(0), hello(1)],
+        &offers,
+        SequentialIds::default(),
+    );
     let placed: Vec<(&str, &str)> = recs
         .iter()
         .map(|r| (r.pod_instance.as_str(), r.agent_id.value.as_str()))
@@ -58,16 +63,27 @@ fn stored_tasks_count_and_own_instance_does_not() {
 
 #[test]
 fn attribute_rules_explain_themselves() {
-    let yaml = HELLO.replace(r#"'[["hostname", "UNIQUE"]]'"#, r#"'[["rack", "IS", "r2"]]'"#);
+    let yaml = HELLO.replace(
+        r#"'[["hostname", "UNIQUE"]]'"#,
+        r#"'[["rack", "IS", "r2"]]'"#,
+    );
     let ctx = ctx(&yaml);
-    let o = with_attribute(offer("o1", "a1", "host-a", 4.0, 4096.0, 10_000.0), "rack", "r1");
+    let o = with_attribute(
+        offer("o1", "a1", "host-a", 4.0, 4096.0, 10_000.0),
+        "rack",
+        "r1",
+    );
     let (recs, outcomes) = evaluate_all(&ctx, &[], &[hello(0)], &[o], SequentialIds::default());
     assert!(recs.is_empty());
     assert_eq!(
         reasons(&outcomes),
         ["placement: rack IS r2 not satisfied: attribute 'rack' 'r1' does not match"]
     );
-    let o = with_attribute(offer("o2", "a2", "host-b", 4.0, 4096.0, 10_000.0), "rack", "r2");
+    let o = with_attribute(
+        offer("o2", "a2", "host-b", 4.0, 4096.0, 10_000.0),
+        "rack",
+        "r2",
+    );
     let (recs, _) = evaluate_all(&ctx, &[], &[hello(0)], &[o], SequentialIds::default());
     let labels = &recs[0].task_infos[0];
     assert_eq!(

@@ -13,10 +13,12 @@ use proptest::prelude::*;
 use super::fixtures::*;
 use super::mesos_model::AgentModel;
 use crate::offer::resources::resource_id;
-use crate::offer::{PodInstanceRequirement, Recommendation, SequentialIds, ServiceContext, evaluate_all};
+use crate::offer::{
+    PodInstanceRequirement, Recommendation, SequentialIds, ServiceContext, evaluate_all,
+};
 use crate::spec::{
-    PodSpec, PortRange, PortSpec, ResourceSetSpec, ServiceSpec, TaskResources, TaskSpec, VolumeSpec,
-    VolumeType,
+    PodSpec, PortRange, PortSpec, ResourceSetSpec, ServiceSpec, TaskResources, TaskSpec,
+    VolumeSpec, VolumeType,
 };
 
 #[derive(Debug, Clone)]
@@ -36,13 +38,15 @@ fn task_shape() -> impl Strategy<Value = TaskShape> {
         0usize..3,
         prop::collection::vec((any::<bool>(), 10u64..2000), 0..3),
     )
-        .prop_map(|(cpus, mem, static_port, dynamic_ports, volumes)| TaskShape {
-            cpus,
-            mem,
-            static_port,
-            dynamic_ports,
-            volumes,
-        })
+        .prop_map(
+            |(cpus, mem, static_port, dynamic_ports, volumes)| TaskShape {
+                cpus,
+                mem,
+                static_port,
+                dynamic_ports,
+                volumes,
+            },
+        )
 }
 
 fn pod_spec(tasks: &[TaskShape], pod_volume: Option<u64>) -> ServiceSpec {
@@ -85,7 +89,11 @@ fn pod_spec(tasks: &[TaskShape], pod_volume: Option<u64>) -> ServiceSpec {
                 .map(|(k, &(mount, size))| VolumeSpec {
                     name: Some(format!("v{k}")),
                     path: format!("v{k}"),
-                    kind: if mount { VolumeType::Mount } else { VolumeType::Root },
+                    kind: if mount {
+                        VolumeType::Mount
+                    } else {
+                        VolumeType::Root
+                    },
                     size_mb: size,
                     profiles: Vec::new(),
                 })
@@ -153,7 +161,12 @@ fn offer_strategy(agent: usize) -> impl Strategy<Value = Offer> {
             for (i, m) in mounts.into_iter().enumerate() {
                 rs.push(mount(&format!("/mnt/d{i}"), m as f64, None));
             }
-            offer_with(&format!("o{agent}"), &format!("a{agent}"), &format!("h{agent}"), rs)
+            offer_with(
+                &format!("o{agent}"),
+                &format!("a{agent}"),
+                &format!("h{agent}"),
+                rs,
+            )
         })
 }
 
@@ -229,5 +242,115 @@ proptest! {
         if let Err(e) = model.apply_all(&recs2[0].operations) {
             prop_assert!(false, "relaunch does not fit: {e}");
         }
+    }
+}
+
+fn arbitrary_resource() -> impl Strategy<Value = Resource> {
+    use plinth_proto::v1::resource::disk_info::{Persistence, Source};
+    use plinth_proto::v1::resource::{DiskInfo, ReservationInfo};
+    let names = prop::sample::select(vec!["cpus", "mem", "disk", "ports", "gpus", "weird"]);
+    let scalar = prop_oneof![
+        Just(f64::NAN),
+        Just(f64::INFINITY),
+        Just(-1.0),
+        Just(1e300),
+        0.0f64..10_000.0
+    ];
+    let reservation = (
+        0i32..4,
+        prop::sample::select(vec![
+            ROLE,
+            "other",
+            "*",
+            "slave_public",
+            "slave_public/hello-world-role",
+        ]),
+        any::<bool>(),
+        any::<bool>(),
+    )
+        .prop_map(|(t, role, ours, with_id)| {
+            let mut labels = Vec::new();
+            if with_id {
+                labels.push(crate::offer::resources::label("resource_id", "rid"));
+            }
+            labels.push(crate::offer::resources::label(
+                "framework_id",
+                if ours { FRAMEWORK } else { "x" },
+            ));
+            ReservationInfo {
+                r#type: Some(t),
+                role: Some(role.to_string()),
+                labels: Some(plinth_proto::v1::Labels { labels }),
+                principal: None,
+            }
+        });
+    (
+        names,
+        0i32..5,
+        scalar,
+        prop::collection::vec((0u64..70_000, 0u64..70_000), 0..3),
+        prop::collection::vec(reservation, 0..3),
+        prop::option::of((any::<bool>(), 0i32..5)),
+        any::<bool>(),
+    )
+        .prop_map(|(name, t, v, ranges, reservations, disk, alloc)| {
+            let mut r = Resource {
+                name: name.to_string(),
+                r#type: t,
+                scalar: Some(plinth_proto::v1::value::Scalar { value: v }),
+                ranges: Some(plinth_proto::v1::value::Ranges {
+                    range: ranges
+                        .into_iter()
+                        .map(|(begin, end)| plinth_proto::v1::value::Range { begin, end })
+                        .collect(),
+                }),
+                reservations,
+                ..Resource::default()
+            };
+            if alloc {
+                r.allocation_info = scalar_alloc();
+            }
+            if let Some((persistent, source)) = disk {
+                r.disk = Some(DiskInfo {
+                    persistence: persistent.then(|| Persistence {
+                        id: "p".into(),
+                        principal: None,
+                    }),
+                    source: Some(Source {
+                        r#type: source,
+                        ..Source::default()
+                    }),
+                    volume: None,
+                });
+            }
+            r
+        })
+}
+
+fn scalar_alloc() -> Option<plinth_proto::v1::resource::AllocationInfo> {
+    scalar("cpus", 0.0).allocation_info
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, .. ProptestConfig::default() })]
+
+    /// Whatever an offer holds, evaluation and GC do not panic.
+    #[test]
+    fn arbitrary_offers_never_panic(
+        a in prop::collection::vec(arbitrary_resource(), 0..12),
+        b in prop::collection::vec(arbitrary_resource(), 0..12),
+    ) {
+        let ctx = ctx(HELLO);
+        let offers = vec![offer_with("o1", "a1", "h1", a), offer_with("o2", "a2", "h2", b)];
+        let reqs = [
+            PodInstanceRequirement::new_placement("hello", 0, ["server"]),
+            PodInstanceRequirement::new_placement("hello", 1, ["server"]),
+        ];
+        let (recs, outcomes) = evaluate_all(&ctx, &[], &reqs, &offers, SequentialIds::default());
+        prop_assert!(outcomes.len() >= reqs.len().min(1));
+        let stored: Vec<_> = recs.iter().flat_map(|r| r.task_infos.clone()).collect();
+        let relaunch = PodInstanceRequirement::relaunch_in_place("hello", 0, ["server"], stored.clone());
+        let _ = evaluate_all(&ctx, &stored, &[relaunch], &offers, SequentialIds::starting_at(99));
+        let _ = crate::offer::gc::cleanup(&offers, FRAMEWORK, &Default::default());
     }
 }
