@@ -4,6 +4,7 @@
 //! scheduler API.
 
 pub mod api;
+pub mod config;
 pub mod mesos;
 pub mod offer;
 pub mod placement;
@@ -13,3 +14,4 @@ pub mod scheduler;
 pub mod spec;
 pub mod state;
 pub mod template;
+pub mod uninstall;

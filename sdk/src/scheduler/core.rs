@@ -25,13 +25,16 @@ use std::time::{Duration, Instant};
 use plinth_proto::v1::scheduler::Call;
 use plinth_proto::v1::{AgentId, FrameworkId, Offer, OfferId, TaskId, TaskInfo, TaskStatus};
 
+use super::command::{Command, CommandId, CommandResult};
 use super::observe;
 use crate::mesos::calls;
 use crate::offer::{
     OfferOutcome, PodInstanceRequirement, SeededIds, ServiceContext, evaluate_all, gc, labels,
 };
-use crate::plan::{LaunchedTask, Plan, PodInstance, StepKind, StepRef, coordinate};
+use crate::plan::{LaunchedTask, Plan, PodInstance, StepChange, StepKind, StepRef, coordinate};
 use crate::recovery;
+
+mod operator;
 
 /// How long offers wait for explicit reconciliation answers at most.
 pub const RECONCILE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -53,6 +56,9 @@ pub enum Input {
     Update(TaskStatus),
     /// Time passed (for delays and reconciliation timeouts).
     Tick,
+    /// An operator command from the API; answered by an [`Effect::Reply`]
+    /// with the same id once the effects before it are carried out.
+    Command(CommandId, Command),
 }
 
 /// One thing to do, in order.
@@ -66,6 +72,10 @@ pub enum Effect {
     StoreStatus(String, TaskStatus),
     /// Send a call to the master.
     Call(Box<Call>),
+    /// Persist a property (`/v1/state/files` uploads).
+    StoreProperty(String, Vec<u8>),
+    /// Answer operator command `id` (after the effects before it).
+    Reply(CommandId, CommandResult),
 }
 
 /// A stored task: its TaskInfo and latest status.
@@ -92,6 +102,11 @@ pub struct SchedulerCore {
     /// The steps that waited for offers at the last REVIVE/SUPPRESS decision.
     waiting: BTreeSet<StepRef>,
     outcomes: Vec<OfferOutcome>,
+    /// Step status changes since the last [`SchedulerCore::take_step_changes`].
+    changes: Vec<StepChange>,
+    /// Reservations of replaced pods waiting to be released, with the time
+    /// to stop waiting for their offers.
+    releasing: BTreeMap<String, Instant>,
 }
 
 // === impl SchedulerCore ===
@@ -124,6 +139,8 @@ impl SchedulerCore {
             suppressed: false,
             waiting: BTreeSet::new(),
             outcomes: Vec::new(),
+            changes: Vec::new(),
+            releasing: BTreeMap::new(),
         }
     }
 
@@ -166,10 +183,15 @@ impl SchedulerCore {
             }
             Input::Offers(offers) => self.on_offers(offers, &mut effects),
             Input::Update(status) => self.on_update(status, &mut effects),
+            Input::Command(id, command) => {
+                let result = self.on_command(command, now, &mut effects);
+                effects.push(Effect::Reply(id, result));
+            }
             Input::Tick => {
                 for plan in &mut self.plans {
-                    plan.tick(now);
+                    self.changes.extend(plan.tick(now));
                 }
+                self.releasing.retain(|_, until| *until > now);
                 if let Some(started) = self.reconcile_started
                     && now.saturating_duration_since(started) >= RECONCILE_TIMEOUT
                 {
@@ -235,7 +257,7 @@ impl SchedulerCore {
                 let obs = observe::observation(&known.info, &status);
                 effects.push(Effect::StoreStatus(name, status.clone()));
                 for plan in &mut self.plans {
-                    plan.update_task(&obs);
+                    self.changes.extend(plan.update_task(&obs));
                 }
                 if obs.state.is_failure() {
                     self.recover(&obs.task_name);
@@ -270,8 +292,9 @@ impl SchedulerCore {
         for at in &candidates {
             let Some(requirement) = self.requirement(at) else { continue };
             if let Some(plan) = self.plans.iter_mut().find(|p| p.name() == at.plan)
-                && plan.mark_prepared(at).is_ok()
+                && let Ok(changes) = plan.mark_prepared(at)
             {
+                self.changes.extend(changes);
                 steps_by_pod.insert(requirement.pod_instance_name(), at.clone());
                 requirements.push(requirement);
             }
@@ -297,10 +320,11 @@ impl SchedulerCore {
                     .filter(|t| rec.launched.contains(&t.name))
                     .map(|t| LaunchedTask::new(t.name.clone(), t.task_id.value.clone()))
                     .collect();
-                if let Some(plan) = self.plans.iter_mut().find(|p| p.name() == at.plan)
-                    && let Err(e) = plan.mark_launched(at, &launched)
-                {
-                    tracing::warn!(error = %e, step = ?at, "launch not recorded in the plan");
+                if let Some(plan) = self.plans.iter_mut().find(|p| p.name() == at.plan) {
+                    match plan.mark_launched(at, &launched) {
+                        Ok(changes) => self.changes.extend(changes),
+                        Err(e) => tracing::warn!(error = %e, step = ?at, "launch not recorded in the plan"),
+                    }
                 }
             }
         }
@@ -311,6 +335,9 @@ impl SchedulerCore {
         for cleanup in cleanups {
             tracing::info!(agent = %cleanup.agent_id.value, resources = ?cleanup.resource_ids, "releasing orphaned reservations");
             cleaned.extend(cleanup.offer_ids.iter().map(|o| o.value.clone()));
+            for id in &cleanup.resource_ids {
+                self.releasing.remove(id);
+            }
             effects.push(Effect::Call(Box::new(calls::accept(cleanup.offer_ids, cleanup.operations, None))));
         }
         let declined: Vec<OfferId> = rest
@@ -319,7 +346,8 @@ impl SchedulerCore {
             .map(|o| o.id)
             .collect();
         if !declined.is_empty() {
-            let refuse = if self.candidates().is_empty() { REFUSE_IDLE } else { REFUSE_BUSY };
+            let idle = self.candidates().is_empty() && self.releasing.is_empty();
+            let refuse = if idle { REFUSE_IDLE } else { REFUSE_BUSY };
             effects.push(Effect::Call(Box::new(calls::decline(declined, Some(refuse)))));
         }
     }
@@ -379,7 +407,8 @@ impl SchedulerCore {
     fn revive_or_suppress(&mut self, effects: &mut Vec<Effect>) {
         let waiting: BTreeSet<StepRef> = self.candidates().into_iter().collect();
         let role = self.ctx.role.clone();
-        if waiting.is_empty() {
+        // Orphaned reservations of a replaced pod need offers to be released.
+        if waiting.is_empty() && self.releasing.is_empty() {
             if !self.suppressed {
                 self.suppressed = true;
                 effects.push(Effect::Call(Box::new(calls::suppress(vec![role]))));

@@ -9,24 +9,29 @@
 //!    and build the plans: steps whose tasks already run on the target config
 //!    start COMPLETE, so a restart relaunches nothing.
 //! 3. Serve the API, subscribe (re-using the FrameworkID), and feed every
-//!    event and a one-second tick to the core, carrying out its effects in
-//!    order — TaskInfos are persisted before the ACCEPT that launches them.
+//!    event and a one-second tick to the core. Events already buffered are
+//!    taken as one batch; its effects are carried out stores first (in order,
+//!    coalesced into few transactions), then calls (independent ones
+//!    pipelined) — so TaskInfos are persisted before the ACCEPT that launches
+//!    them and statuses before their acknowledgement.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt as _;
+use futures::{FutureExt as _, StreamExt as _};
 use plinth_proto::codec::Encoding;
-use plinth_proto::v1::scheduler::event;
-use plinth_proto::v1::{FrameworkInfo, framework_info};
+use plinth_proto::v1::scheduler::{Call, event};
+use plinth_proto::v1::{FrameworkInfo, TaskInfo, TaskStatus, framework_info};
+use prost::Message as _;
 use serde::{Deserialize, Serialize};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, oneshot, watch};
 
 use super::core::{Effect, Input, SchedulerCore};
 use super::observe;
-use crate::api::{ApiState, ServiceSnapshot};
+use super::command::{CommandId, CommandResult};
+use crate::api::{ApiOptions, ApiServer, ApiState, CommandRequest, LoadedState, Publisher, ServiceSnapshot};
 use crate::mesos::{Caller, ClientConfig, ClientEvent, Credentials, MesosError, SchedulerClient};
 use crate::offer::ServiceContext;
 use crate::plan::{DEPLOY_PLAN, PlanInputs, TaskObservation, generate_plans};
@@ -36,6 +41,14 @@ use crate::state::{AnyPersister, BackendConfig, ConfigStore, LeadershipLost, Per
 /// The property dcos-commons sets once a deploy completed (it switches the
 /// `update` plan on).
 pub const LAST_COMPLETED_UPDATE_TYPE: &str = "last-completed-update-type";
+
+/// Most events the loop takes in one batch (those already buffered).
+const MAX_BATCH_INPUTS: usize = 1024;
+/// Calls to the master in flight at once (ACCEPT, DECLINE, ACKNOWLEDGE, KILL).
+const CALLS_IN_FLIGHT: usize = 32;
+/// Estimated bytes per state transaction when stores are coalesced (half
+/// the persister's transaction limit).
+const STORE_BATCH_BYTES: usize = crate::state::MAX_TXN_BYTES / 2;
 
 /// Two weeks, dcos-commons' framework failover timeout.
 pub const DEFAULT_FAILOVER_TIMEOUT: Duration = Duration::from_secs(14 * 24 * 3600);
@@ -51,6 +64,8 @@ pub struct SchedulerOptions {
     pub state: BackendConfig,
     /// Where the operator API listens (port 0 picks one).
     pub api_listen: SocketAddr,
+    /// Operator API auth and TLS.
+    pub api: ApiOptions,
     /// Role override (default `<name>-role`).
     pub role: Option<String>,
     /// Principal override (default `<name>-principal`).
@@ -74,6 +89,7 @@ impl SchedulerOptions {
             master: master.into(),
             state,
             api_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            api: ApiOptions::default(),
             role: None,
             principal: None,
             secret: None,
@@ -191,20 +207,23 @@ impl Scheduler {
         let framework = framework_info(&ctx, &spec, framework_id, options.failover_timeout, api_addr);
         let core = SchedulerCore::new(ctx, plans, tasks, options.seed);
 
-        let (publish, snapshot) = watch::channel(Arc::new(ServiceSnapshot { plans: core.plans().to_vec() }));
-        let router = crate::api::router(ApiState::new(snapshot.clone()));
-        let (api_stop, api_stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let served = axum::serve(listener, router)
-                .with_graceful_shutdown(async {
-                    let _ = api_stopped.await;
-                })
-                .await;
-            if let Err(e) = served {
-                tracing::error!(error = %e, "operator API stopped");
-            }
-        });
-        tracing::info!(api = %api_addr, "operator API listening");
+        let loaded = LoadedState::load(&store, &configs).await?;
+        let (api, snapshot) = Publisher::new(&core, loaded);
+        let (command_tx, commands) = mpsc::channel::<CommandRequest>(crate::api::COMMAND_QUEUE);
+        let api_state = ApiState::new(snapshot.clone())
+            .with_commands(command_tx)
+            .with_events(api.events())
+            .with_metrics(Arc::clone(api.metrics()));
+        let server = ApiServer::new(api_state, &options.api).map_err(|e| SchedulerError::Api {
+            addr: api_addr,
+            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, e),
+        })?;
+        let tls = server.is_tls();
+        let (api_stop, api_stopped) = oneshot::channel::<()>();
+        tokio::spawn(server.serve(listener, async {
+            let _ = api_stopped.await;
+        }));
+        tracing::info!(api = %api_addr, tls, auth = options.api.token.is_some(), "operator API listening");
 
         let mut client_config = ClientConfig::new(&options.master, framework)?;
         client_config.encoding = options.encoding;
@@ -217,7 +236,10 @@ impl Scheduler {
             core,
             store,
             caller: client.caller(),
-            publish,
+            api,
+            commands,
+            replies: BTreeMap::new(),
+            next_command: 0,
             deploy_recorded: update_completed,
         };
         let task = tokio::spawn(async move {
@@ -284,7 +306,13 @@ struct Shell {
     core: SchedulerCore,
     store: StateStore<AnyPersister>,
     caller: Caller,
-    publish: watch::Sender<Arc<ServiceSnapshot>>,
+    /// Publishes snapshots, plan changes and metrics for the API.
+    api: Publisher,
+    /// Operator commands from the API.
+    commands: mpsc::Receiver<CommandRequest>,
+    /// Where to answer the commands in flight.
+    replies: BTreeMap<CommandId, oneshot::Sender<CommandResult>>,
+    next_command: CommandId,
     deploy_recorded: bool,
 }
 
@@ -313,10 +341,36 @@ impl Shell {
                         None => continue,
                     },
                 },
+                Some(request) = self.commands.recv() => {
+                    self.next_command = self.next_command.wrapping_add(1);
+                    self.replies.insert(self.next_command, request.reply);
+                    Input::Command(self.next_command, request.command)
+                },
                 _ = tick.tick() => Input::Tick,
             };
-            if let Err(e) = self.step(input).await {
+            // Take the events that are already buffered too, so one round of
+            // IO (one ZooKeeper transaction, pipelined calls) serves them all.
+            let mut inputs = vec![input];
+            let mut end = None;
+            while inputs.len() < MAX_BATCH_INPUTS {
+                match events.next().now_or_never() {
+                    Some(Some(Ok(event))) => inputs.extend(input_of(event)),
+                    Some(Some(Err(e))) => {
+                        end = Some(Err(SchedulerError::Mesos(e)));
+                        break;
+                    }
+                    Some(None) => {
+                        end = Some(Ok(()));
+                        break;
+                    }
+                    None => break,
+                }
+            }
+            if let Err(e) = self.step(inputs).await {
                 break Err(e);
+            }
+            if let Some(end) = end {
+                break end;
             }
         };
         if let Err(e) = lock.release().await {
@@ -325,19 +379,70 @@ impl Shell {
         result
     }
 
-    async fn step(&mut self, input: Input) -> Result<(), SchedulerError> {
+    /// Feeds `inputs` to the core and carries out their effects: every store
+    /// first, in order (adjacent stores of one kind coalesced into one
+    /// transaction per [`STORE_BATCH_BYTES`]), then the calls. Persisting
+    /// earlier than the one-by-one order keeps the guarantees (TaskInfos
+    /// before their ACCEPT, statuses before their acknowledgement) and makes
+    /// one round of IO serve a whole batch of events.
+    async fn step(&mut self, inputs: Vec<Input>) -> Result<(), SchedulerError> {
         let now = tokio::time::Instant::now().into_std();
-        let effects = self.core.handle(input, now);
+        let mut effects = Vec::new();
+        for input in inputs {
+            let metrics = Arc::clone(self.api.metrics());
+            metrics.observe_input(&input);
+            let offers = matches!(input, Input::Offers(_));
+            let started = std::time::Instant::now();
+            let out = self.core.handle(input, now);
+            if offers {
+                metrics.observe_evaluation(started.elapsed());
+            }
+            metrics.observe_effects(&out);
+            effects.extend(out);
+        }
+        let mut calls = Vec::new();
+        let mut replies: Vec<(CommandId, CommandResult)> = Vec::new();
+        let mut tasks: Vec<TaskInfo> = Vec::new();
+        let mut statuses: Vec<(String, TaskStatus)> = Vec::new();
         for effect in effects {
             match effect {
-                Effect::StoreFrameworkId(id) => self.store.store_framework_id(&id).await?,
-                Effect::StoreTasks(tasks) => self.store.store_tasks(&tasks).await?,
-                Effect::StoreStatus(name, status) => self.store.store_status(&name, &status).await?,
-                Effect::Call(call) => {
-                    if let Err(e) = self.caller.call(*call).await {
-                        tracing::warn!(error = %e, "call to the master failed");
+                Effect::StoreTasks(batch) => {
+                    self.flush_statuses(&mut statuses).await?;
+                    for info in batch {
+                        // A later TaskInfo of the same task replaces the earlier one.
+                        tasks.retain(|t| t.name != info.name);
+                        tasks.push(info);
                     }
                 }
+                Effect::StoreStatus(name, status) => {
+                    self.flush_tasks(&mut tasks).await?;
+                    statuses.retain(|(n, _)| *n != name);
+                    statuses.push((name, status));
+                }
+                Effect::Call(call) => calls.push(*call),
+                Effect::StoreProperty(key, value) => {
+                    self.flush_tasks(&mut tasks).await?;
+                    self.flush_statuses(&mut statuses).await?;
+                    self.store.store_property(&key, value.clone()).await?;
+                    self.api.set_property(&key, value);
+                }
+                Effect::Reply(id, result) => replies.push((id, result)),
+                other => {
+                    // Anything else is carried out in order, after what came before it.
+                    self.flush_tasks(&mut tasks).await?;
+                    self.flush_statuses(&mut statuses).await?;
+                    self.send_calls(std::mem::take(&mut calls)).await;
+                    self.carry_out(other).await?;
+                }
+            }
+        }
+        self.flush_tasks(&mut tasks).await?;
+        self.flush_statuses(&mut statuses).await?;
+        self.send_calls(calls).await;
+        for (id, result) in replies {
+            if let Some(reply) = self.replies.remove(&id) {
+                // The caller may have given up waiting.
+                let _ = reply.send(result);
             }
         }
         let deploy_complete = self
@@ -347,19 +452,101 @@ impl Shell {
             .any(|p| p.name() == DEPLOY_PLAN && p.is_complete());
         if deploy_complete && !self.deploy_recorded {
             self.store.store_property(LAST_COMPLETED_UPDATE_TYPE, "DEPLOY").await?;
+            self.api.set_property(LAST_COMPLETED_UPDATE_TYPE, "DEPLOY");
             self.deploy_recorded = true;
             tracing::info!("deploy plan complete");
         }
-        let changed = {
-            let current = self.publish.borrow();
-            current.plans != self.core.plans()
-        };
-        if changed {
-            self.publish
-                .send_replace(Arc::new(ServiceSnapshot { plans: self.core.plans().to_vec() }));
+        self.api.publish(&mut self.core);
+        Ok(())
+    }
+}
+
+// === impl Shell: batched IO ===
+
+impl Shell {
+    /// Carries out one effect on its own.
+    async fn carry_out(&mut self, effect: Effect) -> Result<(), SchedulerError> {
+        match effect {
+            Effect::StoreFrameworkId(id) => self.store.store_framework_id(&id).await?,
+            Effect::StoreTasks(tasks) => self.store.store_tasks(&tasks).await?,
+            Effect::StoreStatus(name, status) => self.store.store_status(&name, &status).await?,
+            Effect::StoreProperty(key, value) => self.store.store_property(&key, value).await?,
+            Effect::Call(call) => self.send(*call).await,
+            Effect::Reply(id, _) => tracing::warn!(id, "operator command reply: no caller is waiting"),
         }
         Ok(())
     }
+
+    async fn flush_tasks(&self, tasks: &mut Vec<TaskInfo>) -> Result<(), SchedulerError> {
+        for chunk in store_chunks(tasks, |t| t.encoded_len() + 2 * t.name.len()) {
+            self.store.store_tasks(chunk).await?;
+        }
+        tasks.clear();
+        Ok(())
+    }
+
+    async fn flush_statuses(&self, statuses: &mut Vec<(String, TaskStatus)>) -> Result<(), SchedulerError> {
+        for chunk in store_chunks(statuses, |(n, s)| s.encoded_len() + 2 * n.len()) {
+            self.store.store_statuses(chunk).await?;
+        }
+        statuses.clear();
+        Ok(())
+    }
+
+    /// Sends `calls` in order, except that runs of ACCEPT, DECLINE,
+    /// ACKNOWLEDGE and KILL (independent of one another) go out
+    /// [`CALLS_IN_FLIGHT`] at a time. Other calls (REVIVE, SUPPRESS,
+    /// RECONCILE, ...) wait for what came before them.
+    async fn send_calls(&self, calls: Vec<Call>) {
+        use plinth_proto::v1::scheduler::call::Type;
+        let mut run: Vec<Call> = Vec::new();
+        for call in calls {
+            let independent = matches!(
+                call.r#type.and_then(|t| Type::try_from(t).ok()),
+                Some(Type::Accept | Type::Decline | Type::Acknowledge | Type::Kill)
+            );
+            if independent {
+                run.push(call);
+            } else {
+                self.send_concurrently(std::mem::take(&mut run)).await;
+                self.send(call).await;
+            }
+        }
+        self.send_concurrently(run).await;
+    }
+
+    async fn send_concurrently(&self, calls: Vec<Call>) {
+        futures::stream::iter(calls)
+            .for_each_concurrent(CALLS_IN_FLIGHT, |call| self.send(call))
+            .await;
+    }
+
+    async fn send(&self, call: Call) {
+        if let Err(e) = self.caller.call(call).await {
+            tracing::warn!(error = %e, "call to the master failed");
+        }
+    }
+}
+
+/// Splits `items` into chunks whose estimated size (`size` plus a per-item
+/// allowance for paths and parent nodes) stays well under one transaction.
+fn store_chunks<T>(items: &[T], size: impl Fn(&T) -> usize) -> Vec<&[T]> {
+    let mut chunks = Vec::new();
+    let mut start = 0;
+    let mut bytes = 0;
+    for (i, item) in items.iter().enumerate() {
+        let n = size(item) + 256;
+        if i > start && bytes + n > STORE_BATCH_BYTES {
+            chunks.push(&items[start..i]);
+            start = i;
+            bytes = 0;
+        }
+        bytes += n;
+    }
+    if start < items.len() {
+        chunks.push(&items[start..]);
+    }
+    chunks
 }
 
 fn input_of(event: ClientEvent) -> Option<Input> {

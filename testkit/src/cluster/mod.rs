@@ -1528,7 +1528,16 @@ impl Cluster {
             agent_id: Some(AgentId {
                 value: task.agent_id.clone(),
             }),
-            executor_id: task.executor_id.clone().map(|value| ExecutorId { value }),
+            // A real agent always sets the executor id on the updates it
+            // forwards; a command task runs under the command executor, whose
+            // id is the task id (`Slave::getExecutorInfo`). Master-generated
+            // updates keep the task's own (possibly absent) executor id.
+            executor_id: Some(ExecutorId {
+                value: task
+                    .executor_id
+                    .clone()
+                    .unwrap_or_else(|| task.info.task_id.value.clone()),
+            }),
             timestamp: Some(timestamp),
             uuid: Some(uuid),
             healthy: report.healthy,

@@ -1,5 +1,9 @@
-//! The `plinth` command line: a thin dispatcher over subcommands.
+//! The `plinth` command line: a thin dispatcher over subcommands — service
+//! specs (`spec`), running a scheduler (`scheduler`), and the operator
+//! commands that talk to a running scheduler's API (`plan`, `pod`,
+//! `endpoints`, `config`, `state`, `health`, `debug`; see `cli/`).
 
+mod cli;
 mod scheduler;
 mod spec;
 
@@ -15,6 +19,15 @@ struct Cli {
     command: Command,
 }
 
+/// An operator command group with the flags that reach the scheduler.
+#[derive(Debug, clap::Args)]
+struct Operator<C: clap::Subcommand> {
+    #[command(subcommand)]
+    command: C,
+    #[command(flatten)]
+    client: cli::ClientArgs,
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Work with service specs (svc.yml).
@@ -22,6 +35,28 @@ enum Command {
     Spec(spec::SpecCommand),
     /// Run a service's scheduler against a Mesos master.
     Scheduler(scheduler::SchedulerArgs),
+    /// Plans of a running scheduler.
+    Plan(Operator<cli::plan::PlanCommand>),
+    /// Pods of a running scheduler.
+    Pod(Operator<cli::pod::PodCommand>),
+    /// Advertised endpoints (all names, or one endpoint's addresses).
+    Endpoints {
+        /// Endpoint name.
+        name: Option<String>,
+        #[command(flatten)]
+        client: cli::ClientArgs,
+    },
+    /// Stored configurations.
+    Config(Operator<cli::config::ConfigCommand>),
+    /// Stored scheduler state.
+    State(Operator<cli::state::StateCommand>),
+    /// The service's health code (exit 0 only when running).
+    Health {
+        #[command(flatten)]
+        client: cli::ClientArgs,
+    },
+    /// Debugging views.
+    Debug(Operator<cli::debug::DebugCommand>),
 }
 
 fn main() -> ExitCode {
@@ -29,6 +64,13 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Spec(cmd) => spec::run(cmd),
         Command::Scheduler(args) => scheduler::run(args),
+        Command::Plan(op) => cli::run(cli::plan::run(op.command, &op.client)),
+        Command::Pod(op) => cli::run(cli::pod::run(op.command, &op.client)),
+        Command::Endpoints { name, client } => cli::run(cli::endpoints::run(name, &client)),
+        Command::Config(op) => cli::run(cli::config::run(op.command, &op.client)),
+        Command::State(op) => cli::run(cli::state::run(op.command, &op.client)),
+        Command::Health { client } => cli::run(cli::health::run(&client)),
+        Command::Debug(op) => cli::run(cli::debug::run(op.command, &op.client)),
     }
 }
 

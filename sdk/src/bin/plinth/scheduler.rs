@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Args;
+use plinth::api::{ApiToken, TlsFiles};
 use plinth::scheduler::{Scheduler, SchedulerOptions};
 use plinth::spec::envfile::load_env;
 use plinth::state::BackendConfig;
@@ -33,6 +34,19 @@ pub(crate) struct SchedulerArgs {
     /// Where the operator API listens (port 0 picks a free one).
     #[arg(long = "api-listen", default_value = "127.0.0.1:0", value_name = "ADDR")]
     api_listen: SocketAddr,
+    /// A file holding the operator API's bearer token: mutating calls then
+    /// need `Authorization: Bearer <token>`.
+    #[arg(long = "api-token-file", value_name = "FILE")]
+    api_token_file: Option<PathBuf>,
+    /// Require the API token for read-only calls too.
+    #[arg(long = "api-auth-reads", requires = "api_token_file")]
+    api_auth_reads: bool,
+    /// Serve the operator API over TLS with this PEM certificate chain.
+    #[arg(long = "api-tls-cert", value_name = "FILE", requires = "api_tls_key")]
+    api_tls_cert: Option<PathBuf>,
+    /// The PEM private key of --api-tls-cert.
+    #[arg(long = "api-tls-key", value_name = "FILE", requires = "api_tls_cert")]
+    api_tls_key: Option<PathBuf>,
     /// Mesos role (default <service>-role).
     #[arg(long)]
     role: Option<String>,
@@ -84,6 +98,13 @@ async fn serve(args: SchedulerArgs) -> anyhow::Result<()> {
     };
     let mut options = SchedulerOptions::new(loaded.spec, args.master, state);
     options.api_listen = args.api_listen;
+    if let Some(path) = &args.api_token_file {
+        options.api.token = Some(ApiToken::from_file(path)?);
+    }
+    options.api.auth_reads = args.api_auth_reads;
+    if let (Some(cert), Some(key)) = (args.api_tls_cert, args.api_tls_key) {
+        options.api.tls = Some(TlsFiles { cert, key });
+    }
     options.role = args.role;
     options.principal = args.principal;
     options.secret = secret;
@@ -91,8 +112,10 @@ async fn serve(args: SchedulerArgs) -> anyhow::Result<()> {
     if args.json {
         options.encoding = Encoding::Json;
     }
+    let options_tls = options.api.tls.is_some();
     let scheduler = Scheduler::start(options, crate::shutdown_signal()).await?;
-    eprintln!("plinth scheduler: operator API on http://{}", scheduler.api_addr());
+    let scheme = if options_tls { "https" } else { "http" };
+    eprintln!("plinth scheduler: operator API on {scheme}://{}", scheduler.api_addr());
     scheduler.wait().await?;
     Ok(())
 }

@@ -1,0 +1,165 @@
+//! Operator commands: what the API asks the scheduler loop to change, and
+//! the answers.
+//!
+//! The API never mutates scheduler state itself. It sends a [`Command`]
+//! through a bounded channel to the loop, which feeds it to the core as
+//! [`Input::Command`](super::Input::Command); the core answers with an
+//! [`Effect::Reply`](super::Effect::Reply) after the effects the command
+//! caused (stored TaskInfos, KILL calls), so a reply means "done", not
+//! "queued".
+
+use std::collections::BTreeMap;
+
+use plinth_proto::v1::TaskInfo;
+
+use crate::offer::labels;
+use crate::plan::{OpResult, PlanError, PodInstance};
+
+/// Identifies one command in flight, so its reply finds its caller.
+pub type CommandId = u64;
+
+/// What the operator asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// An operation on plan `plan`.
+    Plan {
+        /// Plan name.
+        plan: String,
+        /// The operation.
+        op: PlanCommand,
+    },
+    /// `POST /v1/pod/{name}/restart`: kill the pod's tasks; recovery relaunches
+    /// them in place (same agent, reservations and volumes).
+    RestartPod(String),
+    /// `POST /v1/pod/{name}/replace`: mark the pod's tasks permanently failed,
+    /// kill them and place the pod anew; its old reservations and volumes are
+    /// released once no task holds them.
+    ReplacePod(String),
+    /// `PUT /v1/state/files/{name}`: store a small file as property
+    /// `file-<name>` (dcos-commons' prefix).
+    PutFile {
+        /// File name.
+        name: String,
+        /// Content (at most [`MAX_FILE_BYTES`]).
+        data: Vec<u8>,
+    },
+}
+
+/// The largest file `PutFile` stores (dcos-commons' limit).
+pub const MAX_FILE_BYTES: usize = 1024;
+
+/// How long the scheduler keeps asking for offers to release a replaced
+/// pod's reservations.
+pub const RELEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Property key prefix of stored files.
+pub const FILE_PROPERTY_PREFIX: &str = "file-";
+
+/// An operation on one plan (`/v1/plans/{plan}/...`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlanCommand {
+    /// `start` with environment overrides.
+    Start(BTreeMap<String, String>),
+    /// `stop`.
+    Stop,
+    /// `continue[?phase=]`.
+    Continue {
+        /// Phase id or name.
+        phase: Option<String>,
+    },
+    /// `interrupt[?phase=]`.
+    Interrupt {
+        /// Phase id or name.
+        phase: Option<String>,
+    },
+    /// `forceComplete[?phase=[&step=]]`.
+    ForceComplete {
+        /// Phase id or name.
+        phase: Option<String>,
+        /// Step id or name.
+        step: Option<String>,
+    },
+    /// `restart[?phase=[&step=]]`.
+    Restart {
+        /// Phase id or name.
+        phase: Option<String>,
+        /// Step id or name.
+        step: Option<String>,
+    },
+}
+
+/// A successful answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommandReply {
+    /// A plan operation's result (200 applied, 208 already reported).
+    Plan(OpResult),
+    /// A pod restart or replace: the pod and the tasks killed.
+    Pod {
+        /// Pod instance, e.g. `hello-0`.
+        pod: String,
+        /// Task names of the pod.
+        tasks: Vec<String>,
+    },
+    /// A file was stored.
+    Stored,
+}
+
+/// Why a command was refused. Nothing changed then.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CommandError {
+    /// A plan operation failed (unknown plan/phase/step, bad parameter).
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    /// No pod instance with this name has tasks.
+    #[error("Pod {0} not found")]
+    UnknownPod(String),
+    /// A file name that is empty or has characters other than `[A-Za-z0-9._-]`.
+    #[error("invalid file name '{0}': use letters, digits, '.', '_' and '-'")]
+    InvalidFileName(String),
+    /// A file over [`MAX_FILE_BYTES`].
+    #[error("file too large: {size} bytes, the limit is {limit} bytes")]
+    FileTooLarge {
+        /// Its size.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The scheduler loop is not running (stopped, or too busy to answer).
+    #[error("the scheduler is not available: {0}")]
+    Unavailable(String),
+}
+
+impl CommandError {
+    /// HTTP status for the API: 404 unknown, 400 bad input, 503 unavailable.
+    #[must_use]
+    pub fn http_status(&self) -> u16 {
+        match self {
+            CommandError::Plan(e) => e.http_status(),
+            CommandError::UnknownPod(_) => 404,
+            CommandError::InvalidFileName(_) | CommandError::FileTooLarge { .. } => 400,
+            CommandError::Unavailable(_) => 503,
+        }
+    }
+}
+
+/// What a command ends with.
+pub type CommandResult = Result<CommandReply, CommandError>;
+
+/// Whether `name` may name a stored file.
+#[must_use]
+pub fn valid_file_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 255
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
+/// The pod instance a stored task belongs to, from its `task_type` and
+/// `index` labels.
+#[must_use]
+pub fn pod_instance_of(info: &TaskInfo) -> Option<PodInstance> {
+    let pod_type = labels::task_label(info, labels::TASK_TYPE)?;
+    let index = labels::task_label(info, labels::INDEX)?.parse().ok()?;
+    Some(PodInstance::new(pod_type, index))
+}
