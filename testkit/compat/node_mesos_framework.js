@@ -59,6 +59,8 @@ var scheduler = new Scheduler({
     // interval, so against a real master an idle stream times out and the
     // library re-subscribes. Not a master issue; give it a sane value.
     "masterConnectionTimeout": 60,
+    // The library's default is a week (and 0 means "default"); a check that
+    // dies without TEARDOWN should not leave its tasks behind.
     "frameworkFailoverTimeout": 0.001,
     "logging": {
         "path": os.tmpdir(),
@@ -101,6 +103,14 @@ scheduler.on("update", function (update) {
     scheduler.logger.info("update: " + status.task_id.value + " " + status.state +
         " (agent " + (status.agent_id && status.agent_id.value) +
         ", executor " + (status.executor_id && status.executor_id.value) + ")");
+    // A real agent sets executor_id on every update it forwards (the command
+    // executor's id is the task id). The library records it as the task's
+    // executor (task.runtimeInfo.executorId) and, when it is missing, fills
+    // in {value: undefined}.
+    if (!status.executor_id || status.executor_id.value !== status.task_id.value) {
+        finish(false, status.state + " update lacks executor_id == task id: " + JSON.stringify(status));
+        return;
+    }
     if (status.state === "TASK_FINISHED") {
         // The library's UPDATE handler has run (and sent the ACK) before this event.
         finish(true, "TASK_FINISHED after " + seen.join(" -> "));

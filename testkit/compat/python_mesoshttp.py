@@ -86,6 +86,10 @@ def main():
             return
         state["seen"].append(status["state"])
         logging.info("update: %s %s", status["task_id"]["value"], status["state"])
+        if "uuid" in status and status.get("executor_id", {}).get("value") != task_id:
+            # A real agent sets it: the command executor's id is the task id.
+            finish(False, "%s update lacks executor_id == task id: %s" % (status["state"], status))
+            return
         if status["state"] == "TASK_FINISHED":
             finish(True, "TASK_FINISHED after " + " -> ".join(state["seen"]))
         elif status["state"] in ("TASK_FAILED", "TASK_LOST", "TASK_ERROR", "TASK_KILLED",

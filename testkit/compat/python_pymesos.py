@@ -69,12 +69,18 @@ class Check(Scheduler):
         logging.info("update: %s %s uuid=%s", update.get("task_id"), state, update.get("uuid"))
         if update.get("task_id", {}).get("value") != self.task_id:
             return
+        # What a real Mesos agent puts on every update it forwards (pymesos
+        # hands it to the scheduler as is): the agent id and uuid (needed to
+        # acknowledge) and the executor id, which for a command task is the
+        # command executor's, i.e. the task id.
+        problems = [k for k in ("agent_id", "uuid") if k not in update]
+        if update.get("executor_id", {}).get("value") != self.task_id:
+            problems.append("executor_id == task id")
+        if problems:
+            self.finish(False, "%s update lacks %s: %s" % (state, ", ".join(problems), dict(update)))
+            return
         if state == "TASK_FINISHED":
-            missing = [k for k in ("agent_id", "uuid") if k not in update]
-            if missing:
-                self.finish(False, "TASK_FINISHED lacks %s: %s" % (missing, update))
-            else:
-                self.finish(True, "TASK_FINISHED after %s" % " -> ".join(self.updates))
+            self.finish(True, "TASK_FINISHED after %s" % " -> ".join(self.updates))
         elif state in ("TASK_FAILED", "TASK_LOST", "TASK_ERROR", "TASK_KILLED",
                        "TASK_DROPPED", "TASK_GONE"):
             self.finish(False, "task ended in %s: %s" % (state, update.get("message")))

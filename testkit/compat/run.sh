@@ -5,8 +5,8 @@
 #
 #   testkit/compat/run.sh [CLIENT...]
 #
-# Clients: python-pymesos go-protobuf go-json node-mesos-framework
-#          python-mesoshttp python-avmesos   (default: all)
+# Clients: python-pymesos go-mesos-go-protobuf go-mesos-go-json
+#          node-mesos-framework python-mesoshttp python-avmesos (default: all)
 #
 # Everything the clients need is installed (idempotently) under
 # ${PLINTH_COMPAT_CACHE:-~/.cache/plinth-compat}: a Python <= 3.10 venv
@@ -28,7 +28,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 CACHE="${PLINTH_COMPAT_CACHE:-$HOME/.cache/plinth-compat}"
 CLIENT_TIMEOUT="${CLIENT_TIMEOUT:-60}"
-ALL_CLIENTS=(python-pymesos go-protobuf go-json node-mesos-framework python-mesoshttp python-avmesos)
+ALL_CLIENTS=(python-pymesos go-mesos-go-protobuf go-mesos-go-json node-mesos-framework python-mesoshttp python-avmesos)
 if [ "$#" -gt 0 ]; then CLIENTS=("$@"); else CLIENTS=("${ALL_CLIENTS[@]}"); fi
 
 mkdir -p "$CACHE"
@@ -196,13 +196,13 @@ for client in "${CLIENTS[@]}"; do
                     --module "${client#python-}" "$URL"
             fi
             ;;
-        go-protobuf | go-json)
+        go-mesos-go-protobuf | go-mesos-go-json)
             if [ -z "$GO_READY" ]; then setup_failed "$client" "$GO_SETUP_ERROR"; continue; fi
-            run_client "$client" "$GO_BIN" -codec "${client#go-}" "$URL"
+            run_client "$client" "$GO_BIN" -codec "${client#go-mesos-go-}" "$URL"
             ;;
         node-mesos-framework)
             if [ -z "$NODE_READY" ]; then setup_failed "$client" "$NODE_SETUP_ERROR"; continue; fi
-            NODE_PATH="$NODE_DIR/node_modules" run_client "$client" node "$HERE/node_mesos_framework.js" "$URL"
+            run_client "$client" env NODE_PATH="$NODE_DIR/node_modules" node "$HERE/node_mesos_framework.js" "$URL"
             ;;
         *)
             FAILED=1

@@ -64,12 +64,13 @@ async fn call(addr: std::net::SocketAddr, stream_id: &str, body: &Value) {
     assert_eq!(answer.status, 202, "{body}: {}", answer.text());
 }
 
-/// mesos-framework (npm) copies `status.executor_id.value` from every
-/// UPDATE into its task bookkeeping and throws when it is missing; pymesos
-/// and mesos-go expose it to the scheduler. A real agent sets it on every
-/// update it forwards, and a command task runs under the command executor,
-/// whose id is the task id. The master used to leave it out for command
-/// tasks.
+/// A real agent sets `executor_id` on every update it forwards, and a
+/// command task runs under the command executor, whose id is the task id.
+/// The master used to leave it out for command tasks. pymesos, mesos-go and
+/// mesoshttp hand it to the scheduler as is; mesos-framework (npm) records
+/// `status.executor_id.value` as the task's executor in its bookkeeping
+/// (filling in `{value: undefined}` when it is missing) and dereferences it
+/// unguarded for a task it has no runtime info for.
 #[tokio::test]
 async fn command_task_updates_carry_the_command_executor_id() {
     let work = tempfile::tempdir().unwrap();

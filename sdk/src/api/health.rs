@@ -72,7 +72,7 @@ fn at_work(plan: &Plan, pending: u16, starting: u16, waiting: u16, delayed: u16)
     let c = counts(plan);
     let code = if plan.is_complete() {
         None
-    } else if plan.status() == Status::Waiting && c.pending + c.starting == 0 {
+    } else if plan.status() == Status::Waiting && c.starting == 0 {
         Some(waiting)
     } else if c.pending > 0 {
         Some(pending)

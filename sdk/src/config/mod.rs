@@ -17,14 +17,17 @@
 //! * [`dry_run`]: validators, the pods that would restart in the order the
 //!   deploy (or `update`) plan rolls them, instances launched and
 //!   decommissioned — printable as text ([`std::fmt::Display`]) and JSON;
-//! * [`decide_update`] and [`relabel_kept_tasks`]: what a starting scheduler
-//!   does with a changed spec (new target, or keep the old one and show the
-//!   errors), and the TaskInfos of kept pods relabelled with the new target
-//!   so they are not relaunched;
+//! * [`apply_update`] (with [`decide_update`] and [`relabel_kept_tasks`]):
+//!   what a starting scheduler does with a changed spec — a new target, or
+//!   the old one kept with the errors shown on the deploy plan — and the
+//!   TaskInfos of unchanged pods relabelled with the new target so they are
+//!   not relaunched;
+//! * [`stale_tasks`]: the live tasks a rolling step must kill before it
+//!   relaunches its pod instance on the new config;
 //! * [`read_target`]: the stored target configuration, read straight from a
 //!   state backend (no scheduler needed).
 //!
-//! Everything but [`read_target`] is pure.
+//! Everything but [`read_target`] and [`apply_update`] is pure.
 //!
 //! # Example
 //! ```
@@ -47,6 +50,8 @@
 
 mod diff;
 mod dry_run;
+mod rolling;
+mod update;
 mod validate;
 
 #[cfg(test)]
@@ -58,6 +63,8 @@ use plinth_proto::v1::{Label, Labels, TaskInfo};
 
 pub use diff::{Change, ChangeKind, ConfigDiff, PodDiff, PodStatus, diff};
 pub use dry_run::{DryRun, PodChanges, PodInstances, PodRestart, dry_run, dry_run_with};
+pub use rolling::stale_tasks;
+pub use update::{StartTarget, apply_update};
 pub use validate::{
     MAX_SERVICE_NAME_LENGTH, ValidationContext, ValidationError, validate, validate_with,
 };
@@ -82,6 +89,12 @@ pub enum ConfigError {
     /// The state backend failed.
     #[error("reading the target configuration: {0}")]
     State(#[from] crate::state::Error),
+    /// A first configuration fails the validators of a configuration alone.
+    #[error("the service spec is invalid: {}", errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Invalid {
+        /// Every reason.
+        errors: Vec<ValidationError>,
+    },
     /// `file:DIR` names a directory that does not exist.
     #[error("no state at {dir}: the directory does not exist (check --state)")]
     NoStateDir {

@@ -170,9 +170,21 @@ impl SchedulerCore {
 
     /// Handles one input at `now`; returns the effects to carry out in order.
     pub fn handle(&mut self, input: Input, now: Instant) -> Vec<Effect> {
+        let mut effects = self.handle_in_batch(input, now);
+        effects.extend(self.finish_batch());
+        effects
+    }
+
+    /// Handles one input of a batch, like [`SchedulerCore::handle`] but
+    /// without the SUPPRESS/REVIVE decision: call
+    /// [`SchedulerCore::finish_batch`] after the batch's last input. That
+    /// decision walks every plan, so taking it once per batch instead of
+    /// once per event keeps a burst of updates linear.
+    pub fn handle_in_batch(&mut self, input: Input, now: Instant) -> Vec<Effect> {
         let mut effects = Vec::new();
+        let effects_out = &mut effects;
         match input {
-            Input::Subscribed(framework_id) => self.on_subscribed(framework_id, now, &mut effects),
+            Input::Subscribed(framework_id) => self.on_subscribed(framework_id, now, effects_out),
             Input::Disconnected => {
                 self.subscribed = false;
                 self.reconcile_started = None;
@@ -181,11 +193,11 @@ impl SchedulerCore {
                 self.suppressed = false;
                 self.waiting.clear();
             }
-            Input::Offers(offers) => self.on_offers(offers, &mut effects),
-            Input::Update(status) => self.on_update(status, &mut effects),
+            Input::Offers(offers) => self.on_offers(offers, effects_out),
+            Input::Update(status) => self.on_update(status, effects_out),
             Input::Command(id, command) => {
-                let result = self.on_command(command, now, &mut effects);
-                effects.push(Effect::Reply(id, result));
+                let result = self.on_command(command, now, effects_out);
+                effects_out.push(Effect::Reply(id, result));
             }
             Input::Tick => {
                 for plan in &mut self.plans {
@@ -199,10 +211,17 @@ impl SchedulerCore {
                         outstanding = self.reconciling.len(),
                         "explicit reconciliation timed out; using offers anyway"
                     );
-                    self.finish_reconciliation(&mut effects);
+                    self.finish_reconciliation(effects_out);
                 }
             }
         }
+        effects
+    }
+
+    /// Ends a batch of [`SchedulerCore::handle_in_batch`] calls: SUPPRESS
+    /// when no step waits for offers, REVIVE when new ones do.
+    pub fn finish_batch(&mut self) -> Vec<Effect> {
+        let mut effects = Vec::new();
         if self.is_ready() {
             self.revive_or_suppress(&mut effects);
         }

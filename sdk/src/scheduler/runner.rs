@@ -20,7 +20,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::{FutureExt as _, StreamExt as _};
+use futures::StreamExt as _;
 use plinth_proto::codec::Encoding;
 use plinth_proto::v1::scheduler::{Call, event};
 use plinth_proto::v1::{FrameworkInfo, TaskInfo, TaskStatus, framework_info};
@@ -323,7 +323,18 @@ impl Shell {
         lock: crate::state::LeaderLock,
         shutdown: impl Future<Output = ()> + Send,
     ) -> Result<(), SchedulerError> {
-        let mut events = client.subscribe();
+        // A reader task keeps pulling the subscription while the loop does
+        // IO, so events queue up here and the loop takes them in batches.
+        let (event_tx, mut events) = mpsc::channel(MAX_BATCH_INPUTS);
+        let reader = tokio::spawn(async move {
+            let mut subscription = client.subscribe();
+            while let Some(event) = subscription.next().await {
+                let fatal = event.is_err();
+                if event_tx.send(event).await.is_err() || fatal {
+                    break;
+                }
+            }
+        });
         let lost = lock.lost();
         tokio::pin!(lost, shutdown);
         let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -333,7 +344,7 @@ impl Shell {
                 biased;
                 reason = &mut lost => break Err(SchedulerError::LeadershipLost(reason)),
                 () = &mut shutdown => break Ok(()),
-                event = events.next() => match event {
+                event = events.recv() => match event {
                     None => break Ok(()),
                     Some(Err(e)) => break Err(SchedulerError::Mesos(e)),
                     Some(Ok(event)) => match input_of(event) {
@@ -353,17 +364,17 @@ impl Shell {
             let mut inputs = vec![input];
             let mut end = None;
             while inputs.len() < MAX_BATCH_INPUTS {
-                match events.next().now_or_never() {
-                    Some(Some(Ok(event))) => inputs.extend(input_of(event)),
-                    Some(Some(Err(e))) => {
+                match events.try_recv() {
+                    Ok(Ok(event)) => inputs.extend(input_of(event)),
+                    Ok(Err(e)) => {
                         end = Some(Err(SchedulerError::Mesos(e)));
                         break;
                     }
-                    Some(None) => {
+                    Err(mpsc::error::TryRecvError::Disconnected) => {
                         end = Some(Ok(()));
                         break;
                     }
-                    None => break,
+                    Err(mpsc::error::TryRecvError::Empty) => break,
                 }
             }
             if let Err(e) = self.step(inputs).await {
@@ -373,6 +384,8 @@ impl Shell {
                 break end;
             }
         };
+        // Ends the subscription.
+        reader.abort();
         if let Err(e) = lock.release().await {
             tracing::debug!(error = %e, "releasing the leader lock");
         }
@@ -393,13 +406,16 @@ impl Shell {
             metrics.observe_input(&input);
             let offers = matches!(input, Input::Offers(_));
             let started = std::time::Instant::now();
-            let out = self.core.handle(input, now);
+            let out = self.core.handle_in_batch(input, now);
             if offers {
                 metrics.observe_evaluation(started.elapsed());
             }
             metrics.observe_effects(&out);
             effects.extend(out);
         }
+        let out = self.core.finish_batch();
+        self.api.metrics().observe_effects(&out);
+        effects.extend(out);
         let mut calls = Vec::new();
         let mut replies: Vec<(CommandId, CommandResult)> = Vec::new();
         let mut tasks: Vec<TaskInfo> = Vec::new();

@@ -160,6 +160,12 @@ func main() {
 				if s.TaskID.Value != taskID {
 					return nil
 				}
+				// A real agent sets the executor id on every update it
+				// forwards; a command task's executor id is the task id.
+				if len(s.GetUUID()) > 0 && s.GetExecutorID().GetValue() != taskID {
+					res.finish(false, "%s update lacks executor_id == task id (got %q)", s.GetState(), s.GetExecutorID().GetValue())
+					return nil
+				}
 				switch s.GetState() {
 				case mesos.TASK_FINISHED:
 					res.finish(true, "TASK_FINISHED after %s", trail)
