@@ -11,9 +11,9 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use plinth::api::ApiToken;
+use plinth::api::grpc::proto::WatchPlanRequest;
 use plinth::api::grpc::proto::plan_event::Event;
 use plinth::api::grpc::proto::plan_service_client::PlanServiceClient;
-use plinth::api::grpc::proto::WatchPlanRequest;
 use plinth::scheduler::{Scheduler, SchedulerOptions};
 use plinth::state::BackendConfig;
 use plinth_testkit::cluster::AgentSpec;
@@ -50,7 +50,10 @@ pods:
 const TOKEN: &str = "op-token-42";
 
 fn agent() -> AgentSpec {
-    AgentSpec { cpus: 2.0, ..AgentSpec::default() }
+    AgentSpec {
+        cpus: 2.0,
+        ..AgentSpec::default()
+    }
 }
 
 async fn master(agents: usize) -> TestMaster {
@@ -72,7 +75,9 @@ struct Running {
 }
 
 async fn start(master: &TestMaster) -> Running {
-    let spec = plinth::spec::load_str(SPEC, &Default::default(), Some("ops.yml")).expect("spec loads").spec;
+    let spec = plinth::spec::load_str(SPEC, &Default::default(), Some("ops.yml"))
+        .expect("spec loads")
+        .spec;
     let mut options = SchedulerOptions::new(spec, master.url(), BackendConfig::Memory);
     options.seed = 11;
     options.api.token = Some(ApiToken::new(TOKEN).expect("token"));
@@ -83,7 +88,11 @@ async fn start(master: &TestMaster) -> Running {
     .await
     .expect("scheduler starts");
     let url = format!("http://{}", scheduler.api_addr());
-    Running { scheduler, stop, url }
+    Running {
+        scheduler,
+        stop,
+        url,
+    }
 }
 
 impl Running {
@@ -99,7 +108,11 @@ impl Running {
         let mut snapshot = self.scheduler.snapshot();
         tokio::time::timeout(
             Duration::from_secs(30),
-            snapshot.wait_for(|s| s.plans.iter().any(|p| p.name() == "deploy" && p.is_complete())),
+            snapshot.wait_for(|s| {
+                s.plans
+                    .iter()
+                    .any(|p| p.name() == "deploy" && p.is_complete())
+            }),
         )
         .await
         .expect("deploy completes within 30 s")
@@ -112,22 +125,43 @@ async fn watch_plan_streams_a_deploy_from_start_to_complete() {
     // No agents yet: nothing can move before the watch is open.
     let master = master(0).await;
     let running = start(&master).await;
-    let mut client = PlanServiceClient::connect(running.url.clone()).await.expect("gRPC connects");
+    let mut client = PlanServiceClient::connect(running.url.clone())
+        .await
+        .expect("gRPC connects");
     let mut stream = client
-        .watch_plan(WatchPlanRequest { plan: "deploy".into(), until_done: true })
+        .watch_plan(WatchPlanRequest {
+            plan: "deploy".into(),
+            until_done: true,
+        })
         .await
         .expect("WatchPlan starts")
         .into_inner();
-    let first = stream.message().await.expect("first event").expect("a first event");
-    let Some(Event::Snapshot(plan)) = first.event else { panic!("the stream starts with the plan: {first:?}") };
-    let steps: Vec<(String, String)> =
-        plan.phases.iter().flat_map(|p| p.steps.iter().map(|s| (s.name.clone(), s.status.clone()))).collect();
+    let first = stream
+        .message()
+        .await
+        .expect("first event")
+        .expect("a first event");
+    let Some(Event::Snapshot(plan)) = first.event else {
+        panic!("the stream starts with the plan: {first:?}")
+    };
+    let steps: Vec<(String, String)> = plan
+        .phases
+        .iter()
+        .flat_map(|p| p.steps.iter().map(|s| (s.name.clone(), s.status.clone())))
+        .collect();
     assert_eq!(
         steps,
-        [("hello-0:[server]".to_string(), "PENDING".to_string()), ("world-0:[server]".to_string(), "PENDING".to_string())]
+        [
+            ("hello-0:[server]".to_string(), "PENDING".to_string()),
+            ("world-0:[server]".to_string(), "PENDING".to_string())
+        ]
     );
     for _ in 0..2 {
-        master.inject(Fault::AddAgent { spec: Some(agent()) }).expect("agent added");
+        master
+            .inject(Fault::AddAgent {
+                spec: Some(agent()),
+            })
+            .expect("agent added");
     }
     let mut seen: Vec<(String, String, String)> = Vec::new();
     let mut last_status = first.plan_status;
@@ -139,15 +173,30 @@ async fn watch_plan_streams_a_deploy_from_start_to_complete() {
             }
         }
     };
-    tokio::time::timeout(Duration::from_secs(30), collect).await.expect("the deploy completes within 30 s");
-    assert_eq!(last_status, "COMPLETE", "the stream ends with the plan complete");
+    tokio::time::timeout(Duration::from_secs(30), collect)
+        .await
+        .expect("the deploy completes within 30 s");
+    assert_eq!(
+        last_status, "COMPLETE",
+        "the stream ends with the plan complete"
+    );
     for step in ["hello-0:[server]", "world-0:[server]"] {
-        let path: Vec<&str> = seen.iter().filter(|(s, _, _)| s == step).map(|(_, _, to)| to.as_str()).collect();
+        let path: Vec<&str> = seen
+            .iter()
+            .filter(|(s, _, _)| s == step)
+            .map(|(_, _, to)| to.as_str())
+            .collect();
         assert_eq!(path.last(), Some(&"COMPLETE"), "{step}: {seen:?}");
-        assert!(path.contains(&"STARTING"), "{step} passes STARTING: {path:?}");
+        assert!(
+            path.contains(&"STARTING"),
+            "{step} passes STARTING: {path:?}"
+        );
         // Each change continues from the one before.
-        let chain: Vec<(&str, &str)> =
-            seen.iter().filter(|(s, _, _)| s == step).map(|(_, f, t)| (f.as_str(), t.as_str())).collect();
+        let chain: Vec<(&str, &str)> = seen
+            .iter()
+            .filter(|(s, _, _)| s == step)
+            .map(|(_, f, t)| (f.as_str(), t.as_str()))
+            .collect();
         assert_eq!(chain[0].0, "PENDING", "{step}: {chain:?}");
         for pair in chain.windows(2) {
             assert_eq!(pair[0].1, pair[1].0, "{step}: {chain:?}");
@@ -165,11 +214,19 @@ fn plinth_bin() -> &'static Path {
     BIN.get_or_init(|| {
         let exe = std::env::current_exe().expect("test binary path");
         // target/<profile>/deps/<test> → target/<profile>
-        let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>").to_path_buf();
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("target/<profile>")
+            .to_path_buf();
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root");
+        let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("workspace root");
         let mut build = std::process::Command::new(cargo);
-        build.current_dir(workspace).args(["build", "--quiet", "-p", "plinth", "--bin", "plinth"]);
+        build
+            .current_dir(workspace)
+            .args(["build", "--quiet", "-p", "plinth", "--bin", "plinth"]);
         if profile_dir.file_name().is_some_and(|n| n == "release") {
             build.arg("--release");
         }
@@ -189,7 +246,10 @@ struct Output {
 
 async fn cli(url: &str, token_file: Option<&Path>, args: &[&str]) -> Output {
     let mut command = tokio::process::Command::new(plinth_bin());
-    command.args(args).env("PLINTH_URL", url).env_remove("PLINTH_TOKEN");
+    command
+        .args(args)
+        .env("PLINTH_URL", url)
+        .env_remove("PLINTH_TOKEN");
     if let Some(file) = token_file {
         command.arg("--token-file").arg(file);
     }
@@ -207,26 +267,40 @@ async fn cli(url: &str, token_file: Option<&Path>, args: &[&str]) -> Output {
 /// `(task id, agent id)` of the running task `name`.
 fn running(master: &TestMaster, name: &str) -> Option<(String, String)> {
     let state = master.state();
-    state["frameworks"].as_array().into_iter().flatten().find_map(|fw| {
-        fw["tasks"].as_array().into_iter().flatten().find_map(|t| {
-            (t["name"] == name && t["state"] == "TASK_RUNNING").then(|| {
-                (t["id"].as_str().unwrap_or_default().to_string(), t["slave_id"].as_str().unwrap_or_default().to_string())
+    state["frameworks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find_map(|fw| {
+            fw["tasks"].as_array().into_iter().flatten().find_map(|t| {
+                (t["name"] == name && t["state"] == "TASK_RUNNING").then(|| {
+                    (
+                        t["id"].as_str().unwrap_or_default().to_string(),
+                        t["slave_id"].as_str().unwrap_or_default().to_string(),
+                    )
+                })
             })
         })
-    })
 }
 
 /// Reserved resources on `agent`: (count, persistence ids).
 fn reserved(master: &TestMaster, agent: &str) -> (usize, Vec<String>) {
     let state = master.state();
-    let slave = state["slaves"].as_array().into_iter().flatten().find(|s| s["id"] == agent);
+    let slave = state["slaves"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|s| s["id"] == agent);
     let resources: Vec<&Value> = slave
         .and_then(|s| s["reserved_resources_full"].as_object())
         .into_iter()
         .flat_map(|roles| roles.values())
         .flat_map(|list| list.as_array().into_iter().flatten())
         .collect();
-    let volumes = resources.iter().filter_map(|r| r["disk"]["persistence"]["id"].as_str().map(str::to_string)).collect();
+    let volumes = resources
+        .iter()
+        .filter_map(|r| r["disk"]["persistence"]["id"].as_str().map(str::to_string))
+        .collect();
     (resources.len(), volumes)
 }
 
@@ -242,7 +316,9 @@ async fn eventually<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cli_shows_plans_restarts_in_place_and_replaces_elsewhere() {
-    let bin = tokio::task::spawn_blocking(plinth_bin).await.expect("build");
+    let bin = tokio::task::spawn_blocking(plinth_bin)
+        .await
+        .expect("build");
     assert!(bin.exists());
     let master = master(3).await;
     let running_scheduler = start(&master).await;
@@ -255,18 +331,34 @@ async fn cli_shows_plans_restarts_in_place_and_replaces_elsewhere() {
     // plan show: a table for people, the server's JSON with --json.
     let out = cli(&url, None, &["plan", "show", "deploy"]).await;
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(out.stdout.starts_with("deploy (serial strategy) [COMPLETE]"), "{}", out.stdout);
-    assert!(out.stdout.contains("hello-0:[server] [COMPLETE]"), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .starts_with("deploy (serial strategy) [COMPLETE]"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("hello-0:[server] [COMPLETE]"),
+        "{}",
+        out.stdout
+    );
     let out = cli(&url, None, &["plan", "show", "deploy", "--json"]).await;
     let json: Value = serde_json::from_str(&out.stdout).expect("--json prints JSON");
     assert_eq!(json["status"], "COMPLETE");
     let out = cli(&url, None, &["plan", "list"]).await;
-    assert!(out.stdout.contains("deploy    COMPLETE  2/2"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("deploy    COMPLETE  2/2"),
+        "{}",
+        out.stdout
+    );
 
     // Errors are plain: status and message, no stack trace.
     let out = cli(&url, None, &["plan", "show", "nope"]).await;
     assert_eq!(out.code, 1);
-    assert_eq!(out.stderr.trim(), "error: 404 Not Found: Plan nope not found");
+    assert_eq!(
+        out.stderr.trim(),
+        "error: 404 Not Found: Plan nope not found"
+    );
     let out = cli(&url, None, &["pod", "restart", "hello-0"]).await;
     assert_eq!(out.code, 1, "mutations need the token");
     assert!(out.stderr.contains("401 Unauthorized"), "{}", out.stderr);
@@ -278,9 +370,16 @@ async fn cli_shows_plans_restarts_in_place_and_replaces_elsewhere() {
     let out = cli(&url, Some(&token), &["pod", "restart", "hello-0"]).await;
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(out.stdout.trim(), "restarting pod hello-0: hello-0-server");
-    let (_, agent_after) = eventually("the relaunch", || running(&master, "hello-0-server").filter(|(id, _)| *id != old_id)).await;
+    let (_, agent_after) = eventually("the relaunch", || {
+        running(&master, "hello-0-server").filter(|(id, _)| *id != old_id)
+    })
+    .await;
     assert_eq!(agent_after, agent_before, "relaunched in place");
-    assert_eq!(reserved(&master, &agent_before).1, volumes_before, "the same volume");
+    assert_eq!(
+        reserved(&master, &agent_before).1,
+        volumes_before,
+        "the same volume"
+    );
     let out = cli(&url, None, &["pod", "status", "hello-0", "--json"]).await;
     let status: Value = serde_json::from_str(&out.stdout).expect("JSON");
     assert_eq!(status["tasks"][0]["status"], "RUNNING");
@@ -292,17 +391,30 @@ async fn cli_shows_plans_restarts_in_place_and_replaces_elsewhere() {
     assert!(old_count > 0);
     let out = cli(&url, Some(&token), &["pod", "replace", "hello-0"]).await;
     assert_eq!(out.code, 0, "{}", out.stderr);
-    let (_, new_agent) = eventually("the replacement", || running(&master, "hello-0-server").filter(|(id, _)| *id != old_id)).await;
+    let (_, new_agent) = eventually("the replacement", || {
+        running(&master, "hello-0-server").filter(|(id, _)| *id != old_id)
+    })
+    .await;
     assert_ne!(new_agent, old_agent, "replaced on another agent");
     assert_eq!(reserved(&master, &new_agent).1.len(), 1, "a fresh volume");
     let world_agent = running(&master, "world-0-server").expect("world-0 runs").1;
     if world_agent != old_agent {
-        eventually("the old reservations released", || (reserved(&master, &old_agent).0 == 0).then_some(())).await;
+        eventually("the old reservations released", || {
+            (reserved(&master, &old_agent).0 == 0).then_some(())
+        })
+        .await;
     } else {
-        eventually("the old volume released", || reserved(&master, &old_agent).1.is_empty().then_some(())).await;
+        eventually("the old volume released", || {
+            reserved(&master, &old_agent).1.is_empty().then_some(())
+        })
+        .await;
     }
     let out = cli(&url, None, &["plan", "show", "recovery"]).await;
-    assert!(out.stdout.contains("hello-0:[server] [COMPLETE]"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("hello-0:[server] [COMPLETE]"),
+        "{}",
+        out.stdout
+    );
 
     // The other read commands answer.
     for args in [

@@ -84,7 +84,10 @@ impl ApiToken {
     /// The file cannot be read, is empty or holds an invalid token.
     pub fn from_file(path: &Path) -> Result<Self, TokenError> {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| TokenError::Read { path: shown.clone(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| TokenError::Read {
+            path: shown.clone(),
+            source,
+        })?;
         Self::new(&text).map_err(|e| match e {
             TokenError::Empty(_) => TokenError::Empty(shown),
             TokenError::Invalid(_) => TokenError::Invalid(shown),
@@ -121,7 +124,10 @@ struct AuthConfig {
 pub fn layer(app: Router, options: &ApiOptions) -> Router {
     match &options.token {
         Some(token) => app.layer(middleware::from_fn_with_state(
-            AuthConfig { token: token.clone(), reads: options.auth_reads },
+            AuthConfig {
+                token: token.clone(),
+                reads: options.auth_reads,
+            },
             check,
         )),
         None => app,
@@ -140,9 +146,16 @@ fn is_grpc(request: &Request) -> bool {
 fn is_mutating(request: &Request, grpc: bool) -> bool {
     if grpc {
         let path = request.uri().path();
-        return path.starts_with("/plinth.") && path.rsplit('/').next().is_some_and(|m| MUTATING_GRPC.contains(&m));
+        return path.starts_with("/plinth.")
+            && path
+                .rsplit('/')
+                .next()
+                .is_some_and(|m| MUTATING_GRPC.contains(&m));
     }
-    !matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS)
+    !matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    )
 }
 
 async fn check(State(config): State<AuthConfig>, request: Request, next: Next) -> Response {
@@ -154,7 +167,10 @@ async fn check(State(config): State<AuthConfig>, request: Request, next: Next) -
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")));
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        });
     let why = match presented {
         Some(token) if config.token.matches(token.trim()) => return next.run(request).await,
         Some(_) => "invalid bearer token",
@@ -165,8 +181,9 @@ async fn check(State(config): State<AuthConfig>, request: Request, next: Next) -
         return tonic::Status::unauthenticated(why).into_http();
     }
     let mut response = json_error(StatusCode::UNAUTHORIZED, why);
-    response
-        .headers_mut()
-        .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        header::HeaderValue::from_static("Bearer"),
+    );
     response.into_response()
 }

@@ -20,9 +20,14 @@ pub(super) fn routes() -> Router<ApiState> {
 ///
 /// # Errors
 /// 400 when `id` is not a UUID, 404 when no such configuration is stored.
-pub(super) fn configuration<'c>(configs: &'c ConfigsView, id: &str) -> Result<&'c serde_json::Value, ApiError> {
+pub(super) fn configuration<'c>(
+    configs: &'c ConfigsView,
+    id: &str,
+) -> Result<&'c serde_json::Value, ApiError> {
     if uuid::Uuid::parse_str(id).is_err() {
-        return Err(ApiError::bad_request(format!("invalid configuration id '{id}': expected a UUID")));
+        return Err(ApiError::bad_request(format!(
+            "invalid configuration id '{id}': expected a UUID"
+        )));
     }
     configs
         .by_id

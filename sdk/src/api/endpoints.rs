@@ -40,18 +40,28 @@ pub fn endpoints_of(snapshot: &ServiceSnapshot) -> BTreeMap<String, EndpointView
     let service = snapshot.service.trim_start_matches('/').replace('/', "");
     let mut out: BTreeMap<String, EndpointView> = BTreeMap::new();
     for task in &snapshot.tasks {
-        let Some(discovery) = &task.info.discovery else { continue };
+        let Some(discovery) = &task.info.discovery else {
+            continue;
+        };
         let host = task_ips(task.status.as_ref())
             .or_else(|| labels::task_label(&task.info, labels::OFFER_HOSTNAME).map(str::to_string))
             .unwrap_or_default();
-        let autoip = discovery.name.clone().unwrap_or_else(|| task.info.name.clone());
+        let autoip = discovery
+            .name
+            .clone()
+            .unwrap_or_else(|| task.info.name.clone());
         for port in discovery.ports.iter().flat_map(|p| p.ports.iter()) {
-            let Some(name) = port.name.as_deref().filter(|n| !n.is_empty()) else { continue };
+            let Some(name) = port.name.as_deref().filter(|n| !n.is_empty()) else {
+                continue;
+            };
             if port.visibility != Some(Visibility::External as i32) {
                 continue;
             }
             let entry = out.entry(name.to_string()).or_default();
-            entry.dns.push(format!("{autoip}.{service}.autoip.dcos.thisdcos.directory:{}", port.number));
+            entry.dns.push(format!(
+                "{autoip}.{service}.autoip.dcos.thisdcos.directory:{}",
+                port.number
+            ));
             entry.address.push(format!("{host}:{}", port.number));
             let vip = port
                 .labels
@@ -60,7 +70,9 @@ pub fn endpoints_of(snapshot: &ServiceSnapshot) -> BTreeMap<String, EndpointView
                 .filter(|l| l.key.starts_with("VIP_"))
                 .find_map(|l| l.value.as_deref());
             if let Some((prefix, vip_port)) = vip.and_then(|v| v.rsplit_once(':')) {
-                entry.vip = Some(format!("{prefix}.{service}.l4lb.thisdcos.directory:{vip_port}"));
+                entry.vip = Some(format!(
+                    "{prefix}.{service}.l4lb.thisdcos.directory:{vip_port}"
+                ));
             }
         }
     }

@@ -68,7 +68,13 @@ fn counts(plan: &Plan) -> Counts {
 }
 
 /// The plan's stage: `(code, reason)` when it is at work.
-fn at_work(plan: &Plan, pending: u16, starting: u16, waiting: u16, delayed: u16) -> (Option<u16>, String) {
+fn at_work(
+    plan: &Plan,
+    pending: u16,
+    starting: u16,
+    waiting: u16,
+    delayed: u16,
+) -> (Option<u16>, String) {
     let c = counts(plan);
     let code = if plan.is_complete() {
         None
@@ -104,9 +110,15 @@ fn at_work(plan: &Plan, pending: u16, starting: u16, waiting: u16, delayed: u16)
 pub fn health(snapshot: &ServiceSnapshot) -> Health {
     let mut reasons = Vec::new();
     let errors = snapshot.plans.iter().any(|p| !p.errors().is_empty());
-    reasons.push(format!("Status code 500 is {}: errors in plans.", upper(errors)));
+    reasons.push(format!(
+        "Status code 500 is {}: errors in plans.",
+        upper(errors)
+    ));
     let initializing = snapshot.framework_id.is_none();
-    reasons.push(format!("Status code 318 is {}: no FrameworkID yet.", upper(initializing)));
+    reasons.push(format!(
+        "Status code 318 is {}: no FrameworkID yet.",
+        upper(initializing)
+    ));
     let deploy = snapshot.plans.iter().find(|p| p.name() == DEPLOY_PLAN);
     let deploying = deploy.map(|p| at_work(p, 204, 202, 207, 208));
     if let Some((_, reason)) = &deploying {
@@ -118,10 +130,9 @@ pub fn health(snapshot: &ServiceSnapshot) -> Health {
         reasons.push(reason.clone());
     }
     let running_named = |needle: &str| {
-        snapshot
-            .plans
-            .iter()
-            .any(|p| p.name().contains(needle) && (p.status().is_running() || p.status() == Status::Starting))
+        snapshot.plans.iter().any(|p| {
+            p.name().contains(needle) && (p.status().is_running() || p.status() == Status::Starting)
+        })
     };
     let deploy_complete = deploy.is_none_or(Plan::is_complete);
     let value = if errors {
@@ -166,7 +177,10 @@ async fn get_health(
         .is_some_and(|v| v.is_empty() || v.eq_ignore_ascii_case("true"));
     let h = health(&state.current());
     if verbose {
-        json_with_status(h.value, serde_json::json!({ "value": h.value, "reasons": h.reasons }))
+        json_with_status(
+            h.value,
+            serde_json::json!({ "value": h.value, "reasons": h.reasons }),
+        )
     } else {
         json_with_status(h.value, serde_json::json!({ "value": h.value }))
     }

@@ -95,13 +95,37 @@ impl Metrics {
         let task_statuses = Family::<StateLabels, Counter>::default();
         let plan_steps = Family::<StepLabels, Gauge>::default();
         let evaluation = Histogram::new(exponential_buckets(0.000_05, 4.0, 10));
-        registry.register("offers_received", "Offers received from the master", offers_received.clone());
-        registry.register("offers_accepted", "Offers accepted (launches and cleanups)", offers_accepted.clone());
-        registry.register("offers_declined", "Offers declined", offers_declined.clone());
-        registry.register("operations", "Offer operations sent, by type", operations.clone());
+        registry.register(
+            "offers_received",
+            "Offers received from the master",
+            offers_received.clone(),
+        );
+        registry.register(
+            "offers_accepted",
+            "Offers accepted (launches and cleanups)",
+            offers_accepted.clone(),
+        );
+        registry.register(
+            "offers_declined",
+            "Offers declined",
+            offers_declined.clone(),
+        );
+        registry.register(
+            "operations",
+            "Offer operations sent, by type",
+            operations.clone(),
+        );
         registry.register("calls", "Calls sent to the master, by type", calls.clone());
-        registry.register("task_statuses", "Task status updates received, by state", task_statuses.clone());
-        registry.register("plan_steps", "Plan steps by plan and status", plan_steps.clone());
+        registry.register(
+            "task_statuses",
+            "Task status updates received, by state",
+            task_statuses.clone(),
+        );
+        registry.register(
+            "plan_steps",
+            "Plan steps by plan and status",
+            plan_steps.clone(),
+        );
         registry.register(
             "offer_evaluation_seconds",
             "Time to evaluate one batch of offers",
@@ -130,7 +154,9 @@ impl Metrics {
                 let state = plinth_proto::v1::TaskState::try_from(status.state)
                     .map_or("TASK_UNKNOWN", |s| s.as_str_name());
                 self.task_statuses
-                    .get_or_create(&StateLabels { state: state.to_string() })
+                    .get_or_create(&StateLabels {
+                        state: state.to_string(),
+                    })
                     .inc();
             }
             _ => {}
@@ -148,7 +174,11 @@ impl Metrics {
             let Effect::Call(c) = effect else { continue };
             let kind = c.r#type.and_then(|t| call::Type::try_from(t).ok());
             let name = kind.map_or("UNKNOWN", |t| t.as_str_name());
-            self.calls.get_or_create(&CallLabels { call: name.to_string() }).inc();
+            self.calls
+                .get_or_create(&CallLabels {
+                    call: name.to_string(),
+                })
+                .inc();
             if let Some(accept) = &c.accept {
                 self.offers_accepted.inc_by(accept.offer_ids.len() as u64);
                 for op in &accept.operations {
@@ -157,7 +187,9 @@ impl Metrics {
                         .and_then(|t| operation::Type::try_from(t).ok())
                         .map_or("UNKNOWN", |t| t.as_str_name());
                     self.operations
-                        .get_or_create(&OperationLabels { operation: op_name.to_string() })
+                        .get_or_create(&OperationLabels {
+                            operation: op_name.to_string(),
+                        })
                         .inc();
                 }
             }
@@ -173,7 +205,10 @@ impl Metrics {
         for plan in plans {
             for (_, step) in plan.steps() {
                 self.plan_steps
-                    .get_or_create(&StepLabels { plan: plan.name().to_string(), status: step.status().to_string() })
+                    .get_or_create(&StepLabels {
+                        plan: plan.name().to_string(),
+                        status: step.status().to_string(),
+                    })
                     .inc();
             }
         }
@@ -191,16 +226,25 @@ impl Metrics {
 }
 
 fn no_metrics() -> Response {
-    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "this API has no metrics registry").into_response()
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "this API has no metrics registry",
+    )
+    .into_response()
 }
 
 async fn prometheus(State(state): State<ApiState>) -> Response {
-    let Some(metrics) = state.metrics() else { return no_metrics() };
+    let Some(metrics) = state.metrics() else {
+        return no_metrics();
+    };
     metrics.observe_plans(&state.current().plans);
     match metrics.encode() {
         Ok(text) => (
             StatusCode::OK,
-            [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+            [(
+                header::CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )],
             text,
         )
             .into_response(),
@@ -210,11 +254,15 @@ async fn prometheus(State(state): State<ApiState>) -> Response {
 
 /// `/v1/metrics`: every sample as `{"name{labels}": value}`.
 async fn json(State(state): State<ApiState>) -> Response {
-    let Some(metrics) = state.metrics() else { return no_metrics() };
+    let Some(metrics) = state.metrics() else {
+        return no_metrics();
+    };
     metrics.observe_plans(&state.current().plans);
     let text = match metrics.encode() {
         Ok(text) => text,
-        Err(e) => return ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+        Err(e) => {
+            return ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response();
+        }
     };
     let mut samples = serde_json::Map::new();
     for line in text.lines().filter(|l| !l.starts_with('#')) {

@@ -62,7 +62,9 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 pub use auth::ApiToken;
 pub use endpoints::{EndpointView, endpoints_of};
 pub use metrics::Metrics;
-pub use pods::{PodInstanceView, PodStatusesView, PodTypeView, TaskSummary, pod_names, pod_status, pod_statuses};
+pub use pods::{
+    PodInstanceView, PodStatusesView, PodTypeView, TaskSummary, pod_names, pod_status, pod_statuses,
+};
 pub use publish::{LoadedState, PlanUpdate, Publisher};
 pub use server::{ApiServer, ServeError};
 
@@ -159,7 +161,12 @@ impl ApiState {
     /// answer 503 until [`ApiState::with_commands`] connects them.
     #[must_use]
     pub fn new(snapshot: watch::Receiver<Arc<ServiceSnapshot>>) -> Self {
-        Self { snapshot, commands: None, events: None, metrics: None }
+        Self {
+            snapshot,
+            commands: None,
+            events: None,
+            metrics: None,
+        }
     }
 
     /// Sends commands to `commands` (the scheduler loop, or a test's fake).
@@ -214,13 +221,25 @@ impl ApiState {
         let request = CommandRequest { command, reply };
         match tokio::time::timeout(COMMAND_TIMEOUT, commands.send(request)).await {
             Ok(Ok(())) => {}
-            Ok(Err(_)) => return Err(CommandError::Unavailable("the scheduler loop stopped".into())),
-            Err(_) => return Err(CommandError::Unavailable("the scheduler loop is busy".into())),
+            Ok(Err(_)) => {
+                return Err(CommandError::Unavailable(
+                    "the scheduler loop stopped".into(),
+                ));
+            }
+            Err(_) => {
+                return Err(CommandError::Unavailable(
+                    "the scheduler loop is busy".into(),
+                ));
+            }
         }
         match tokio::time::timeout(COMMAND_TIMEOUT, answer).await {
             Ok(Ok(result)) => result,
-            Ok(Err(_)) => Err(CommandError::Unavailable("the scheduler loop stopped".into())),
-            Err(_) => Err(CommandError::Unavailable("no answer from the scheduler loop in time".into())),
+            Ok(Err(_)) => Err(CommandError::Unavailable(
+                "the scheduler loop stopped".into(),
+            )),
+            Err(_) => Err(CommandError::Unavailable(
+                "no answer from the scheduler loop in time".into(),
+            )),
         }
     }
 
@@ -289,7 +308,10 @@ pub struct ApiError {
 impl ApiError {
     /// An error with `status`.
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Self { status, message: message.into() }
+        Self {
+            status,
+            message: message.into(),
+        }
     }
 
     /// 404.
@@ -305,7 +327,8 @@ impl ApiError {
 
 impl From<CommandError> for ApiError {
     fn from(e: CommandError) -> Self {
-        let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status =
+            StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         Self::new(status, e.to_string())
     }
 }
@@ -330,7 +353,10 @@ pub(crate) fn json_with_status(code: u16, body: impl serde::Serialize) -> Respon
 }
 
 async fn not_found(uri: axum::http::Uri) -> Response {
-    json_error(StatusCode::NOT_FOUND, format!("no such endpoint: {}", uri.path()))
+    json_error(
+        StatusCode::NOT_FOUND,
+        format!("no such endpoint: {}", uri.path()),
+    )
 }
 
 async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> Response {

@@ -98,14 +98,20 @@ pub(super) fn start_parameters(body: &[u8]) -> Result<BTreeMap<String, String>, 
 async fn run(state: &ApiState, plan: String, op: PlanCommand) -> Response {
     match state.command(Command::Plan { plan, op }).await {
         Ok(CommandReply::Plan(result)) => op_response(&result),
-        Ok(_) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "unexpected answer").into_response(),
+        Ok(_) => {
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "unexpected answer").into_response()
+        }
         Err(e) => ApiError::from(e).into_response(),
     }
 }
 
 fn op_response(result: &OpResult) -> Response {
     let status = StatusCode::from_u16(result.http_status()).unwrap_or(StatusCode::OK);
-    (status, Json(serde_json::json!({ "message": result.message }))).into_response()
+    (
+        status,
+        Json(serde_json::json!({ "message": result.message })),
+    )
+        .into_response()
 }
 
 async fn start(State(state): State<ApiState>, Path(plan): Path<String>, body: Bytes) -> Response {
@@ -147,7 +153,17 @@ async fn force_complete(
     query: Result<Query<Target>, QueryRejection>,
 ) -> Response {
     match target(query) {
-        Ok(t) => run(&state, plan, PlanCommand::ForceComplete { phase: t.phase, step: t.step }).await,
+        Ok(t) => {
+            run(
+                &state,
+                plan,
+                PlanCommand::ForceComplete {
+                    phase: t.phase,
+                    step: t.step,
+                },
+            )
+            .await
+        }
         Err(e) => e.into_response(),
     }
 }
@@ -158,7 +174,17 @@ async fn restart(
     query: Result<Query<Target>, QueryRejection>,
 ) -> Response {
     match target(query) {
-        Ok(t) => run(&state, plan, PlanCommand::Restart { phase: t.phase, step: t.step }).await,
+        Ok(t) => {
+            run(
+                &state,
+                plan,
+                PlanCommand::Restart {
+                    phase: t.phase,
+                    step: t.step,
+                },
+            )
+            .await
+        }
         Err(e) => e.into_response(),
     }
 }
@@ -179,9 +205,18 @@ async fn deprecated_op(
     let op = match op.as_str() {
         "continue" => PlanCommand::Continue { phase: t.phase },
         "interrupt" => PlanCommand::Interrupt { phase: t.phase },
-        "forceComplete" => PlanCommand::ForceComplete { phase: t.phase, step: t.step },
-        "restart" => PlanCommand::Restart { phase: t.phase, step: t.step },
-        other => return ApiError::not_found(format!("no such endpoint: /v1/plan/{other}")).into_response(),
+        "forceComplete" => PlanCommand::ForceComplete {
+            phase: t.phase,
+            step: t.step,
+        },
+        "restart" => PlanCommand::Restart {
+            phase: t.phase,
+            step: t.step,
+        },
+        other => {
+            return ApiError::not_found(format!("no such endpoint: /v1/plan/{other}"))
+                .into_response();
+        }
     };
     run(&state, DEPLOY_PLAN.to_string(), op).await
 }

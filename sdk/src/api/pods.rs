@@ -96,7 +96,10 @@ fn summary(task: &TaskView) -> TaskSummary {
 /// `GET /v1/pod`: pod instance names, sorted by type and index.
 #[must_use]
 pub fn pod_names(snapshot: &ServiceSnapshot) -> Vec<String> {
-    grouped(snapshot).keys().map(|(t, i)| format!("{t}-{i}")).collect()
+    grouped(snapshot)
+        .keys()
+        .map(|(t, i)| format!("{t}-{i}"))
+        .collect()
 }
 
 /// `GET /v1/pod/status`.
@@ -110,21 +113,33 @@ pub fn pod_statuses(snapshot: &ServiceSnapshot) -> PodStatusesView {
         };
         match pods.last_mut() {
             Some(last) if last.name == pod_type => last.instances.push(instance),
-            _ => pods.push(PodTypeView { name: pod_type, instances: vec![instance] }),
+            _ => pods.push(PodTypeView {
+                name: pod_type,
+                instances: vec![instance],
+            }),
         }
     }
-    PodStatusesView { service: snapshot.service.clone(), pods }
+    PodStatusesView {
+        service: snapshot.service.clone(),
+        pods,
+    }
 }
 
 /// `GET /v1/pod/{name}/status`; `None` for an unknown pod instance.
 #[must_use]
 pub fn pod_status(snapshot: &ServiceSnapshot, name: &str) -> Option<PodInstanceView> {
     let tasks = pod_tasks(snapshot, name)?;
-    Some(PodInstanceView { name: name.to_string(), tasks: tasks.into_iter().map(summary).collect() })
+    Some(PodInstanceView {
+        name: name.to_string(),
+        tasks: tasks.into_iter().map(summary).collect(),
+    })
 }
 
 /// The stored tasks of pod instance `name`, sorted by name.
-pub(super) fn pod_tasks<'s>(snapshot: &'s ServiceSnapshot, name: &str) -> Option<Vec<&'s TaskView>> {
+pub(super) fn pod_tasks<'s>(
+    snapshot: &'s ServiceSnapshot,
+    name: &str,
+) -> Option<Vec<&'s TaskView>> {
     grouped(snapshot)
         .into_iter()
         .find(|((t, i), _)| format!("{t}-{i}") == name)
@@ -177,8 +192,12 @@ async fn info(State(state): State<ApiState>, Path(name): Path<String>) -> Respon
 
 async fn pod_command(state: &ApiState, command: Command) -> Response {
     match state.command(command).await {
-        Ok(CommandReply::Pod { pod, tasks }) => Json(serde_json::json!({ "pod": pod, "tasks": tasks })).into_response(),
-        Ok(_) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "unexpected answer").into_response(),
+        Ok(CommandReply::Pod { pod, tasks }) => {
+            Json(serde_json::json!({ "pod": pod, "tasks": tasks })).into_response()
+        }
+        Ok(_) => {
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "unexpected answer").into_response()
+        }
         Err(e) => ApiError::from(e).into_response(),
     }
 }

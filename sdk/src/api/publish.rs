@@ -51,13 +51,19 @@ impl LoadedState {
                 properties.insert(key, value);
             }
         }
-        let mut view = ConfigsView { target_id: configs.target_id().await?.map(|id| id.to_string()), ..Default::default() };
+        let mut view = ConfigsView {
+            target_id: configs.target_id().await?.map(|id| id.to_string()),
+            ..Default::default()
+        };
         for id in configs.list().await? {
             if let Some(config) = configs.fetch(id).await? {
                 view.by_id.insert(id.to_string(), config_json(&config));
             }
         }
-        Ok(Self { properties, configs: view })
+        Ok(Self {
+            properties,
+            configs: view,
+        })
     }
 }
 
@@ -82,14 +88,26 @@ pub struct Publisher {
 impl Publisher {
     /// A publisher with the core's current state as the first snapshot.
     #[must_use]
-    pub fn new(core: &SchedulerCore, loaded: LoadedState) -> (Self, watch::Receiver<Arc<ServiceSnapshot>>) {
+    pub fn new(
+        core: &SchedulerCore,
+        loaded: LoadedState,
+    ) -> (Self, watch::Receiver<Arc<ServiceSnapshot>>) {
         let properties = Arc::new(loaded.properties);
         let configs = Arc::new(loaded.configs);
         let first = build(core, 1, &properties, &configs);
         let (snapshot, receiver) = watch::channel(Arc::new(first));
         let (events, _) = broadcast::channel(PLAN_EVENTS);
         let metrics = Arc::new(Metrics::new());
-        (Self { snapshot, events, metrics, properties, configs }, receiver)
+        (
+            Self {
+                snapshot,
+                events,
+                metrics,
+                properties,
+                configs,
+            },
+            receiver,
+        )
     }
 
     /// Where plan updates are broadcast.
@@ -114,19 +132,33 @@ impl Publisher {
     pub fn publish(&mut self, core: &mut SchedulerCore) {
         let changes = core.take_step_changes();
         let current = Arc::clone(&self.snapshot.borrow());
-        let next = build(core, current.version + 1, &self.properties, &self.configs);
-        let changed = next.plans != current.plans
-            || next.tasks != current.tasks
-            || next.outcomes != current.outcomes
-            || next.framework_id != current.framework_id
-            || !Arc::ptr_eq(&next.properties, &current.properties);
+        // Compare in place first: building a snapshot clones every task.
+        let framework_id = Some(core.context().framework_id.as_str()).filter(|f| !f.is_empty());
+        let changed = current.plans.as_slice() != core.plans()
+            || current.outcomes.as_slice() != core.outcomes()
+            || current.framework_id.as_deref() != framework_id
+            || !Arc::ptr_eq(&self.properties, &current.properties)
+            || current.tasks.len() != core.tasks().count()
+            || !current
+                .tasks
+                .iter()
+                .zip(core.tasks())
+                .all(|(t, (info, status))| t.info == *info && t.status.as_ref() == status);
         if !changed && changes.is_empty() {
             return;
         }
-        let next = Arc::new(next);
+        let next = Arc::new(build(
+            core,
+            current.version + 1,
+            &self.properties,
+            &self.configs,
+        ));
         self.snapshot.send_replace(Arc::clone(&next));
         // No receivers is fine: nobody watches a plan right now.
-        let _ = self.events.send(Arc::new(PlanUpdate { changes, snapshot: next }));
+        let _ = self.events.send(Arc::new(PlanUpdate {
+            changes,
+            snapshot: next,
+        }));
     }
 }
 
@@ -144,7 +176,10 @@ fn build(
         framework_id: Some(ctx.framework_id.clone()).filter(|f| !f.is_empty()),
         tasks: core
             .tasks()
-            .map(|(info, status)| TaskView { info: info.clone(), status: status.cloned() })
+            .map(|(info, status)| TaskView {
+                info: info.clone(),
+                status: status.cloned(),
+            })
             .collect(),
         outcomes: core.outcomes().to_vec(),
         configs: Arc::clone(configs),

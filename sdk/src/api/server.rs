@@ -36,7 +36,10 @@ impl ApiServer {
             Some(files) => Some(Arc::new(tls::server_config(files)?)),
             None => None,
         };
-        Ok(Self { app: app(state, options), tls })
+        Ok(Self {
+            app: app(state, options),
+            tls,
+        })
     }
 
     /// Whether the API is served over TLS.
@@ -46,11 +49,18 @@ impl ApiServer {
     }
 
     /// Serves until `shutdown` resolves.
-    pub async fn serve(self, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) {
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) {
         match self.tls {
             Some(config) => tls::serve(listener, config, self.app, shutdown).await,
             None => {
-                if let Err(e) = axum::serve(listener, self.app).with_graceful_shutdown(shutdown).await {
+                if let Err(e) = axum::serve(listener, self.app)
+                    .with_graceful_shutdown(shutdown)
+                    .await
+                {
                     tracing::error!(error = %e, "operator API stopped");
                 }
             }

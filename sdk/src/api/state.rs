@@ -66,7 +66,11 @@ async fn files(State(state): State<ApiState>) -> Response {
 }
 
 async fn file(State(state): State<ApiState>, Path(name): Path<String>) -> Response {
-    match state.current().properties.get(&format!("{FILE_PROPERTY_PREFIX}{name}")) {
+    match state
+        .current()
+        .properties
+        .get(&format!("{FILE_PROPERTY_PREFIX}{name}"))
+    {
         Some(value) => (
             StatusCode::OK,
             [(header::CONTENT_TYPE, "application/octet-stream")],
@@ -77,12 +81,19 @@ async fn file(State(state): State<ApiState>, Path(name): Path<String>) -> Respon
     }
 }
 
-async fn put_file(State(state): State<ApiState>, Path(name): Path<String>, multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>) -> Response {
+async fn put_file(
+    State(state): State<ApiState>,
+    Path(name): Path<String>,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Response {
     let mut multipart = match multipart {
         Ok(m) => m,
         Err(e) => {
-            return ApiError::bad_request(format!("expected a multipart/form-data body with a 'file' field: {}", e.body_text()))
-                .into_response();
+            return ApiError::bad_request(format!(
+                "expected a multipart/form-data body with a 'file' field: {}",
+                e.body_text()
+            ))
+            .into_response();
         }
     };
     let mut data = None;
@@ -93,11 +104,23 @@ async fn put_file(State(state): State<ApiState>, Path(name): Path<String>, multi
                     data = Some(bytes);
                     break;
                 }
-                Err(e) => return ApiError::bad_request(format!("reading field 'file': {}", e.body_text())).into_response(),
+                Err(e) => {
+                    return ApiError::bad_request(format!(
+                        "reading field 'file': {}",
+                        e.body_text()
+                    ))
+                    .into_response();
+                }
             },
             Ok(Some(_)) => {}
             Ok(None) => break,
-            Err(e) => return ApiError::bad_request(format!("malformed multipart body: {}", e.body_text())).into_response(),
+            Err(e) => {
+                return ApiError::bad_request(format!(
+                    "malformed multipart body: {}",
+                    e.body_text()
+                ))
+                .into_response();
+            }
         }
     }
     let Some(data) = data else {
@@ -110,9 +133,17 @@ async fn put_file(State(state): State<ApiState>, Path(name): Path<String>, multi
         ))
         .into_response();
     }
-    match state.command(Command::PutFile { name, data: data.to_vec() }).await {
+    match state
+        .command(Command::PutFile {
+            name,
+            data: data.to_vec(),
+        })
+        .await
+    {
         Ok(CommandReply::Stored) => StatusCode::OK.into_response(),
-        Ok(_) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "unexpected answer").into_response(),
+        Ok(_) => {
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "unexpected answer").into_response()
+        }
         Err(e) => ApiError::from(e).into_response(),
     }
 }

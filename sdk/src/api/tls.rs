@@ -52,15 +52,26 @@ pub enum TlsError {
 pub fn server_config(files: &TlsFiles) -> Result<ServerConfig, TlsError> {
     let cert_path = files.cert.display().to_string();
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&files.cert)
-        .map_err(|e| TlsError::Certificate { path: cert_path.clone(), message: e.to_string() })?
+        .map_err(|e| TlsError::Certificate {
+            path: cert_path.clone(),
+            message: e.to_string(),
+        })?
         .collect::<Result<_, _>>()
-        .map_err(|e| TlsError::Certificate { path: cert_path.clone(), message: e.to_string() })?;
+        .map_err(|e| TlsError::Certificate {
+            path: cert_path.clone(),
+            message: e.to_string(),
+        })?;
     if certs.is_empty() {
-        return Err(TlsError::Certificate { path: cert_path, message: "no PEM certificate found".into() });
+        return Err(TlsError::Certificate {
+            path: cert_path,
+            message: "no PEM certificate found".into(),
+        });
     }
     let key_path = files.key.display().to_string();
-    let key = PrivateKeyDer::from_pem_file(&files.key)
-        .map_err(|e| TlsError::Key { path: key_path, message: e.to_string() })?;
+    let key = PrivateKeyDer::from_pem_file(&files.key).map_err(|e| TlsError::Key {
+        path: key_path,
+        message: e.to_string(),
+    })?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?

@@ -9,6 +9,11 @@
 //! reservations and volumes (TRANSIENT). An essential task's failure
 //! relaunches every long-running task of the pod; a non-essential one's
 //! relaunches that task alone. Pure functions over plans and the spec.
+//!
+//! [`backoff`] holds the crash-loop backoff policy (exponential, capped,
+//! reset after a healthy run) that delays relaunches of a failing task.
+
+pub mod backoff;
 
 use crate::plan::{Phase, Plan, PodInstance, Status, Step, StepKind, Strategy, TaskGoal};
 use crate::spec::{GoalState, ServiceSpec};

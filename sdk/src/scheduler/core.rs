@@ -34,6 +34,9 @@ use crate::offer::{
 use crate::plan::{LaunchedTask, Plan, PodInstance, StepChange, StepKind, StepRef, coordinate};
 use crate::recovery;
 
+/// Rolling config updates: stale tasks of a deploy step are killed first.
+mod rolling;
+
 mod operator;
 
 /// How long offers wait for explicit reconciliation answers at most.
@@ -309,6 +312,10 @@ impl SchedulerCore {
         let mut requirements = Vec::new();
         let mut steps_by_pod: BTreeMap<String, StepRef> = BTreeMap::new();
         for at in &candidates {
+            // Rolling update: tasks still on an older config are killed first.
+            if self.kill_stale(at, effects) {
+                continue;
+            }
             let Some(requirement) = self.requirement(at) else { continue };
             if let Some(plan) = self.plans.iter_mut().find(|p| p.name() == at.plan)
                 && let Ok(changes) = plan.mark_prepared(at)

@@ -116,6 +116,9 @@ pub enum SchedulerError {
     /// The spec could not be stored as a config.
     #[error("serialising the service spec: {0}")]
     Spec(String),
+    /// The config update could not be applied.
+    #[error("config update: {0}")]
+    Config(#[from] crate::config::ConfigError),
     /// The operator API could not listen.
     #[error("operator API on {addr}: {source}")]
     Api {
@@ -160,13 +163,13 @@ impl Scheduler {
         let target = StoredConfig {
             service_yml: crate::spec::to_yaml(&options.spec).map_err(|e| SchedulerError::Spec(e.to_string()))?,
         };
-        let target_id = match configs.fetch_target().await? {
-            Some((id, stored)) if stored == target => id,
-            _ => configs.store_as_target(&target).await?,
-        }
-        .to_string();
         let framework_id = store.fetch_framework_id().await?;
-        let stored = store.fetch_all_tasks().await?;
+        let mut stored = store.fetch_all_tasks().await?;
+        // Config update (crate::config): validate against the stored target; on
+        // errors keep it (the deploy plan shows them); relabel unchanged pods.
+        let update = crate::config::apply_update(&store, &configs, &options.spec, &target, &mut stored).await?;
+        let (target_id, deploy_errors) = (update.target_id, update.deploy_errors);
+        let options = SchedulerOptions { spec: update.spec, ..options };
         let mut observations: BTreeMap<String, TaskObservation> = BTreeMap::new();
         let mut tasks = Vec::new();
         for (name, task) in stored {
@@ -182,6 +185,7 @@ impl Scheduler {
             .is_some_and(|v| v.as_ref() == b"DEPLOY");
         let mut inputs = PlanInputs::new(&target_id, &observations);
         inputs.update_completed = update_completed;
+        inputs.deploy_errors = &deploy_errors;
         let plans = generate_plans(&options.spec, &inputs)?;
 
         let listener = tokio::net::TcpListener::bind(options.api_listen)
@@ -486,7 +490,10 @@ impl Shell {
             Effect::StoreFrameworkId(id) => self.store.store_framework_id(&id).await?,
             Effect::StoreTasks(tasks) => self.store.store_tasks(&tasks).await?,
             Effect::StoreStatus(name, status) => self.store.store_status(&name, &status).await?,
-            Effect::StoreProperty(key, value) => self.store.store_property(&key, value).await?,
+            Effect::StoreProperty(key, value) => {
+                self.store.store_property(&key, value.clone()).await?;
+                self.api.set_property(&key, value);
+            }
             Effect::Call(call) => self.send(*call).await,
             Effect::Reply(id, _) => tracing::warn!(id, "operator command reply: no caller is waiting"),
         }

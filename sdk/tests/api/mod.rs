@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use plinth::api::{ApiOptions, ApiState, ApiToken, ConfigsView, CommandRequest, ServiceSnapshot, TaskView};
+use plinth::api::{
+    ApiOptions, ApiState, ApiToken, CommandRequest, ConfigsView, ServiceSnapshot, TaskView,
+};
 use plinth::offer::{OfferOutcome, Stage, StageOutcome};
 use plinth::plan::{PlanInputs, find_plan_mut, generate_plans};
 use plinth::scheduler::{Command, CommandError, CommandReply, PlanCommand};
@@ -42,22 +44,34 @@ pods:
 ";
 
 fn label(key: &str, value: &str) -> Label {
-    Label { key: key.into(), value: Some(value.into()) }
+    Label {
+        key: key.into(),
+        value: Some(value.into()),
+    }
 }
 
 fn task(pod: &str, index: u32, port: u32) -> TaskView {
     let name = format!("{pod}-{index}-server");
     let mut discovery = DiscoveryInfo {
         ports: Some(Ports {
-            ports: vec![Port { number: port, name: Some("web".into()), visibility: Some(Visibility::External as i32), ..Port::default() }],
+            ports: vec![Port {
+                number: port,
+                name: Some("web".into()),
+                visibility: Some(Visibility::External as i32),
+                ..Port::default()
+            }],
         }),
         ..DiscoveryInfo::default()
     };
     discovery.set_visibility(Visibility::External);
     let info = TaskInfo {
         name: name.clone(),
-        task_id: TaskId { value: format!("hello-world__{name}__1") },
-        agent_id: AgentId { value: "agent-1".into() },
+        task_id: TaskId {
+            value: format!("hello-world__{name}__1"),
+        },
+        agent_id: AgentId {
+            value: "agent-1".into(),
+        },
         labels: Some(Labels {
             labels: vec![
                 label("task_type", pod),
@@ -68,14 +82,22 @@ fn task(pod: &str, index: u32, port: u32) -> TaskView {
         discovery: Some(discovery),
         ..TaskInfo::default()
     };
-    let mut status = TaskStatus { task_id: info.task_id.clone(), ..TaskStatus::default() };
+    let mut status = TaskStatus {
+        task_id: info.task_id.clone(),
+        ..TaskStatus::default()
+    };
     status.set_state(TaskState::TaskRunning);
-    TaskView { info, status: Some(status) }
+    TaskView {
+        info,
+        status: Some(status),
+    }
 }
 
 /// A snapshot: deploy pending, three running tasks, one config, properties.
 pub fn snapshot() -> ServiceSnapshot {
-    let spec = plinth::spec::load_str(SPEC, &BTreeMap::new(), Some("svc.yml")).unwrap().spec;
+    let spec = plinth::spec::load_str(SPEC, &BTreeMap::new(), Some("svc.yml"))
+        .unwrap()
+        .spec;
     let mut plans = generate_plans(&spec, &PlanInputs::new(CONFIG_ID, &BTreeMap::new())).unwrap();
     plans.push(plinth::recovery::empty_plan());
     let config = serde_json::json!({ "name": "hello-world", "pods": { "hello": { "count": 1 } } });
@@ -84,7 +106,11 @@ pub fn snapshot() -> ServiceSnapshot {
         service: "hello-world".into(),
         plans,
         framework_id: Some("fw-1234".into()),
-        tasks: vec![task("hello", 0, 31000), task("world", 0, 31001), task("world", 1, 31002)],
+        tasks: vec![
+            task("hello", 0, 31000),
+            task("world", 0, 31001),
+            task("world", 1, 31002),
+        ],
         outcomes: vec![OfferOutcome {
             pod_instance: "world-1".into(),
             agent_id: "agent-2".into(),
@@ -102,7 +128,10 @@ pub fn snapshot() -> ServiceSnapshot {
             by_id: BTreeMap::from([(CONFIG_ID.to_string(), config)]),
         }),
         properties: Arc::new(BTreeMap::from([
-            ("last-completed-update-type".to_string(), Bytes::from_static(b"DEPLOY")),
+            (
+                "last-completed-update-type".to_string(),
+                Bytes::from_static(b"DEPLOY"),
+            ),
             ("file-notes.txt".to_string(), Bytes::from_static(b"hello")),
         ])),
     }
@@ -121,7 +150,9 @@ impl Received {
 /// An API state over `snapshot` whose commands a fake loop answers: plan
 /// operations run on its own copy of the plans (and are published), pods
 /// `hello-0`, `world-0`, `world-1` exist, files up to 1024 bytes are stored.
-pub fn fake(snapshot: ServiceSnapshot) -> (ApiState, Received, watch::Sender<Arc<ServiceSnapshot>>) {
+pub fn fake(
+    snapshot: ServiceSnapshot,
+) -> (ApiState, Received, watch::Sender<Arc<ServiceSnapshot>>) {
     let (publish, receiver) = watch::channel(Arc::new(snapshot));
     let (tx, mut rx) = mpsc::channel::<CommandRequest>(8);
     let received = Received::default();
@@ -139,8 +170,12 @@ pub fn fake(snapshot: ServiceSnapshot) -> (ApiState, Received, watch::Sender<Arc
                         PlanCommand::Stop => Ok(p.stop()),
                         PlanCommand::Continue { phase } => p.proceed(phase.as_deref()),
                         PlanCommand::Interrupt { phase } => p.interrupt(phase.as_deref()),
-                        PlanCommand::ForceComplete { phase, step } => p.force_complete(phase.as_deref(), step.as_deref()),
-                        PlanCommand::Restart { phase, step } => p.restart(phase.as_deref(), step.as_deref()),
+                        PlanCommand::ForceComplete { phase, step } => {
+                            p.force_complete(phase.as_deref(), step.as_deref())
+                        }
+                        PlanCommand::Restart { phase, step } => {
+                            p.restart(phase.as_deref(), step.as_deref())
+                        }
                     }
                     .map(CommandReply::Plan)
                     .map_err(CommandError::from),
@@ -154,7 +189,8 @@ pub fn fake(snapshot: ServiceSnapshot) -> (ApiState, Received, watch::Sender<Arc
                     }
                 }
                 Command::PutFile { name, data } => {
-                    Arc::make_mut(&mut snap.properties).insert(format!("file-{name}"), Bytes::from(data));
+                    Arc::make_mut(&mut snap.properties)
+                        .insert(format!("file-{name}"), Bytes::from(data));
                     Ok(CommandReply::Stored)
                 }
             };
@@ -163,11 +199,17 @@ pub fn fake(snapshot: ServiceSnapshot) -> (ApiState, Received, watch::Sender<Arc
             let _ = request.reply.send(result);
         }
     });
-    let state = ApiState::new(receiver).with_commands(tx).with_metrics(Arc::new(plinth::api::Metrics::new()));
+    let state = ApiState::new(receiver)
+        .with_commands(tx)
+        .with_metrics(Arc::new(plinth::api::Metrics::new()));
     (state, received, publish)
 }
 
 /// Options with the test token.
 pub fn with_token(auth_reads: bool) -> ApiOptions {
-    ApiOptions { token: Some(ApiToken::new(TOKEN).unwrap()), auth_reads, tls: None }
+    ApiOptions {
+        token: Some(ApiToken::new(TOKEN).unwrap()),
+        auth_reads,
+        tls: None,
+    }
 }

@@ -23,7 +23,12 @@ pub(super) fn plan(plan: &Plan) -> proto::Plan {
                 steps: p
                     .steps
                     .into_iter()
-                    .map(|s| proto::Step { id: s.id, name: s.name, status: s.status.to_string(), message: s.message })
+                    .map(|s| proto::Step {
+                        id: s.id,
+                        name: s.name,
+                        status: s.status.to_string(),
+                        message: s.message,
+                    })
                     .collect(),
             })
             .collect(),
@@ -46,7 +51,11 @@ pub(super) fn pod_status(view: PodInstanceView) -> proto::PodStatus {
         tasks: view
             .tasks
             .into_iter()
-            .map(|t| proto::TaskSummary { id: t.id, name: t.name, status: t.status.unwrap_or_default() })
+            .map(|t| proto::TaskSummary {
+                id: t.id,
+                name: t.name,
+                status: t.status.unwrap_or_default(),
+            })
             .collect(),
     }
 }

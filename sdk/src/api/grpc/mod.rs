@@ -20,7 +20,8 @@ pub mod proto {
     tonic::include_proto!("plinth.operator.v1");
 
     /// The encoded descriptor set of the operator protos (for reflection).
-    pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/plinth_operator_v1.fds"));
+    pub const FILE_DESCRIPTOR_SET: &[u8] =
+        include_bytes!(concat!(env!("OUT_DIR"), "/plinth_operator_v1.fds"));
 }
 
 impl From<ApiError> for tonic::Status {
@@ -41,13 +42,20 @@ impl From<ApiError> for tonic::Status {
 /// The gRPC services and reflection, ready to merge into an axum router
 /// (`Routes::into_axum_router`).
 pub fn routes(state: ApiState) -> Routes {
-    let mut routes = Routes::new(proto::plan_service_server::PlanServiceServer::new(plans::Plans::new(state.clone())))
-        .add_service(proto::pod_service_server::PodServiceServer::new(pods::Pods::new(state.clone())))
-        .add_service(proto::scheduler_service_server::SchedulerServiceServer::new(
+    let mut routes = Routes::new(proto::plan_service_server::PlanServiceServer::new(
+        plans::Plans::new(state.clone()),
+    ))
+    .add_service(proto::pod_service_server::PodServiceServer::new(
+        pods::Pods::new(state.clone()),
+    ))
+    .add_service(
+        proto::scheduler_service_server::SchedulerServiceServer::new(
             scheduler::SchedulerInfo::new(state),
-        ));
+        ),
+    );
     let builder = || {
-        tonic_reflection::server::Builder::configure().register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
     };
     match builder().build_v1() {
         Ok(svc) => routes = routes.add_service(svc),

@@ -39,7 +39,11 @@ impl Plans {
         Self { state }
     }
 
-    async fn run(&self, plan: String, op: PlanCommand) -> Result<Response<proto::CommandResponse>, Status> {
+    async fn run(
+        &self,
+        plan: String,
+        op: PlanCommand,
+    ) -> Result<Response<proto::CommandResponse>, Status> {
         match self.state.command(Command::Plan { plan, op }).await {
             Ok(CommandReply::Plan(result)) => Ok(Response::new(proto::CommandResponse {
                 message: result.message,
@@ -84,13 +88,19 @@ impl PlanService for Plans {
         &self,
         _request: Request<proto::ListPlansRequest>,
     ) -> Result<Response<proto::ListPlansResponse>, Status> {
-        Ok(Response::new(proto::ListPlansResponse { plans: plan_names(&self.state.current().plans) }))
+        Ok(Response::new(proto::ListPlansResponse {
+            plans: plan_names(&self.state.current().plans),
+        }))
     }
 
-    async fn get_plan(&self, request: Request<proto::GetPlanRequest>) -> Result<Response<proto::Plan>, Status> {
+    async fn get_plan(
+        &self,
+        request: Request<proto::GetPlanRequest>,
+    ) -> Result<Response<proto::Plan>, Status> {
         let name = request.into_inner().plan;
         let snapshot = self.state.current();
-        let plan = find(&snapshot, &name).ok_or_else(|| Status::not_found(format!("Plan {name} not found")))?;
+        let plan = find(&snapshot, &name)
+            .ok_or_else(|| Status::not_found(format!("Plan {name} not found")))?;
         Ok(Response::new(convert::plan(plan)))
     }
 
@@ -99,10 +109,17 @@ impl PlanService for Plans {
         request: Request<proto::StartPlanRequest>,
     ) -> Result<Response<proto::CommandResponse>, Status> {
         let r = request.into_inner();
-        self.run(r.plan, PlanCommand::Start(r.parameters.into_iter().collect())).await
+        self.run(
+            r.plan,
+            PlanCommand::Start(r.parameters.into_iter().collect()),
+        )
+        .await
     }
 
-    async fn stop_plan(&self, request: Request<proto::PlanTarget>) -> Result<Response<proto::CommandResponse>, Status> {
+    async fn stop_plan(
+        &self,
+        request: Request<proto::PlanTarget>,
+    ) -> Result<Response<proto::CommandResponse>, Status> {
         self.run(request.into_inner().plan, PlanCommand::Stop).await
     }
 
@@ -111,7 +128,13 @@ impl PlanService for Plans {
         request: Request<proto::PlanTarget>,
     ) -> Result<Response<proto::CommandResponse>, Status> {
         let r = request.into_inner();
-        self.run(r.plan, PlanCommand::Continue { phase: opt(r.phase) }).await
+        self.run(
+            r.plan,
+            PlanCommand::Continue {
+                phase: opt(r.phase),
+            },
+        )
+        .await
     }
 
     async fn interrupt_plan(
@@ -119,7 +142,13 @@ impl PlanService for Plans {
         request: Request<proto::PlanTarget>,
     ) -> Result<Response<proto::CommandResponse>, Status> {
         let r = request.into_inner();
-        self.run(r.plan, PlanCommand::Interrupt { phase: opt(r.phase) }).await
+        self.run(
+            r.plan,
+            PlanCommand::Interrupt {
+                phase: opt(r.phase),
+            },
+        )
+        .await
     }
 
     async fn force_complete_plan(
@@ -127,8 +156,14 @@ impl PlanService for Plans {
         request: Request<proto::PlanTarget>,
     ) -> Result<Response<proto::CommandResponse>, Status> {
         let r = request.into_inner();
-        self.run(r.plan, PlanCommand::ForceComplete { phase: opt(r.phase), step: opt(r.step) })
-            .await
+        self.run(
+            r.plan,
+            PlanCommand::ForceComplete {
+                phase: opt(r.phase),
+                step: opt(r.step),
+            },
+        )
+        .await
     }
 
     async fn restart_plan(
@@ -136,7 +171,14 @@ impl PlanService for Plans {
         request: Request<proto::PlanTarget>,
     ) -> Result<Response<proto::CommandResponse>, Status> {
         let r = request.into_inner();
-        self.run(r.plan, PlanCommand::Restart { phase: opt(r.phase), step: opt(r.step) }).await
+        self.run(
+            r.plan,
+            PlanCommand::Restart {
+                phase: opt(r.phase),
+                step: opt(r.step),
+            },
+        )
+        .await
     }
 
     async fn watch_plan(
@@ -147,7 +189,8 @@ impl PlanService for Plans {
         // Subscribe before reading the snapshot, so nothing falls between.
         let updates = self.state.subscribe();
         let first = self.state.current();
-        let plan = find(&first, &r.plan).ok_or_else(|| Status::not_found(format!("Plan {} not found", r.plan)))?;
+        let plan = find(&first, &r.plan)
+            .ok_or_else(|| Status::not_found(format!("Plan {} not found", r.plan)))?;
         let (tx, rx) = mpsc::channel(STREAM_BUFFER);
         let _ = tx.try_send(Ok(snapshot_event(plan)));
         if !(r.until_done && done(plan)) {
@@ -183,7 +226,11 @@ impl Watcher {
         }
     }
 
-    async fn follow_updates(&mut self, state: &ApiState, mut updates: broadcast::Receiver<Arc<PlanUpdate>>) {
+    async fn follow_updates(
+        &mut self,
+        state: &ApiState,
+        mut updates: broadcast::Receiver<Arc<PlanUpdate>>,
+    ) {
         loop {
             let update = tokio::select! {
                 () = self.tx.closed() => return,
@@ -222,7 +269,13 @@ impl Watcher {
         }
         self.version = update.snapshot.version;
         let Some(plan) = find(&update.snapshot, &self.name) else {
-            let _ = self.tx.send(Err(Status::not_found(format!("Plan {} is gone", self.name)))).await;
+            let _ = self
+                .tx
+                .send(Err(Status::not_found(format!(
+                    "Plan {} is gone",
+                    self.name
+                ))))
+                .await;
             return false;
         };
         if shape(plan) != self.shape {
@@ -230,7 +283,11 @@ impl Watcher {
         }
         let status = plan.status();
         let mut sent = false;
-        for change in update.changes.iter().filter(|c| c.step_ref.plan == self.name) {
+        for change in update
+            .changes
+            .iter()
+            .filter(|c| c.step_ref.plan == self.name)
+        {
             let event = proto::PlanEvent {
                 plan_status: status.to_string(),
                 event: Some(plan_event::Event::Step(convert::step_change(change))),
@@ -250,7 +307,13 @@ impl Watcher {
     /// Sends the whole plan; false when the stream ends.
     async fn resync(&mut self, snapshot: &ServiceSnapshot) -> bool {
         let Some(plan) = find(snapshot, &self.name) else {
-            let _ = self.tx.send(Err(Status::not_found(format!("Plan {} is gone", self.name)))).await;
+            let _ = self
+                .tx
+                .send(Err(Status::not_found(format!(
+                    "Plan {} is gone",
+                    self.name
+                ))))
+                .await;
             return false;
         };
         self.version = self.version.max(snapshot.version);

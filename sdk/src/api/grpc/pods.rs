@@ -3,8 +3,8 @@
 use tonic::{Request, Response, Status};
 
 use super::convert;
-use super::proto::pod_service_server::PodService;
 use super::proto;
+use super::proto::pod_service_server::PodService;
 use crate::api::pods::pod_tasks;
 use crate::api::{ApiError, ApiState, pod_names, pod_status, pod_statuses};
 use crate::scheduler::{Command, CommandReply};
@@ -22,7 +22,9 @@ impl Pods {
 
     async fn run(&self, command: Command) -> Result<Response<proto::PodCommandResponse>, Status> {
         match self.state.command(command).await {
-            Ok(CommandReply::Pod { pod, tasks }) => Ok(Response::new(proto::PodCommandResponse { pod, tasks })),
+            Ok(CommandReply::Pod { pod, tasks }) => {
+                Ok(Response::new(proto::PodCommandResponse { pod, tasks }))
+            }
             Ok(_) => Err(Status::internal("unexpected answer")),
             Err(e) => Err(ApiError::from(e).into()),
         }
@@ -39,7 +41,9 @@ impl PodService for Pods {
         &self,
         _request: Request<proto::ListPodsRequest>,
     ) -> Result<Response<proto::ListPodsResponse>, Status> {
-        Ok(Response::new(proto::ListPodsResponse { pods: pod_names(&self.state.current()) }))
+        Ok(Response::new(proto::ListPodsResponse {
+            pods: pod_names(&self.state.current()),
+        }))
     }
 
     async fn get_pod_statuses(
@@ -60,18 +64,27 @@ impl PodService for Pods {
         }))
     }
 
-    async fn get_pod_status(&self, request: Request<proto::PodRequest>) -> Result<Response<proto::PodStatus>, Status> {
+    async fn get_pod_status(
+        &self,
+        request: Request<proto::PodRequest>,
+    ) -> Result<Response<proto::PodStatus>, Status> {
         let name = request.into_inner().name;
         let view = pod_status(&self.state.current(), &name).ok_or_else(|| not_found(&name))?;
         Ok(Response::new(convert::pod_status(view)))
     }
 
-    async fn get_pod_info(&self, request: Request<proto::PodRequest>) -> Result<Response<proto::PodInfo>, Status> {
+    async fn get_pod_info(
+        &self,
+        request: Request<proto::PodRequest>,
+    ) -> Result<Response<proto::PodInfo>, Status> {
         let name = request.into_inner().name;
         let snapshot = self.state.current();
         let tasks = pod_tasks(&snapshot, &name).ok_or_else(|| not_found(&name))?;
         Ok(Response::new(proto::PodInfo {
-            tasks: tasks.into_iter().map(convert::task_info_and_status).collect(),
+            tasks: tasks
+                .into_iter()
+                .map(convert::task_info_and_status)
+                .collect(),
             name,
         }))
     }
@@ -80,13 +93,15 @@ impl PodService for Pods {
         &self,
         request: Request<proto::PodRequest>,
     ) -> Result<Response<proto::PodCommandResponse>, Status> {
-        self.run(Command::RestartPod(request.into_inner().name)).await
+        self.run(Command::RestartPod(request.into_inner().name))
+            .await
     }
 
     async fn replace_pod(
         &self,
         request: Request<proto::PodRequest>,
     ) -> Result<Response<proto::PodCommandResponse>, Status> {
-        self.run(Command::ReplacePod(request.into_inner().name)).await
+        self.run(Command::ReplacePod(request.into_inner().name))
+            .await
     }
 }

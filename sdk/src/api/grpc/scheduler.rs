@@ -63,7 +63,10 @@ impl SchedulerService for SchedulerInfo {
         let id = request.into_inner().id;
         let snapshot = self.state.current();
         let config = configuration(&snapshot.configs, &id)?;
-        Ok(Response::new(proto::Configuration { json: config.to_string(), id }))
+        Ok(Response::new(proto::Configuration {
+            json: config.to_string(),
+            id,
+        }))
     }
 
     async fn get_target_configuration(
@@ -72,7 +75,10 @@ impl SchedulerService for SchedulerInfo {
     ) -> Result<Response<proto::Configuration>, Status> {
         let snapshot = self.state.current();
         let (id, config) = target_of(&snapshot.configs)?;
-        Ok(Response::new(proto::Configuration { id: id.to_string(), json: config.to_string() }))
+        Ok(Response::new(proto::Configuration {
+            id: id.to_string(),
+            json: config.to_string(),
+        }))
     }
 
     async fn get_framework_id(
@@ -111,16 +117,28 @@ impl SchedulerService for SchedulerInfo {
         Ok(Response::new(proto::Property { key, value }))
     }
 
-    async fn get_health(&self, _request: Request<proto::GetHealthRequest>) -> Result<Response<proto::Health>, Status> {
+    async fn get_health(
+        &self,
+        _request: Request<proto::GetHealthRequest>,
+    ) -> Result<Response<proto::Health>, Status> {
         let h = health(&self.state.current());
-        Ok(Response::new(proto::Health { code: i32::from(h.value), reasons: h.reasons }))
+        Ok(Response::new(proto::Health {
+            code: i32::from(h.value),
+            reasons: h.reasons,
+        }))
     }
 
     async fn get_offer_outcomes(
         &self,
         _request: Request<proto::GetOfferOutcomesRequest>,
     ) -> Result<Response<proto::OfferOutcomes>, Status> {
-        let outcomes = self.state.current().outcomes.iter().map(convert::outcome).collect();
+        let outcomes = self
+            .state
+            .current()
+            .outcomes
+            .iter()
+            .map(convert::outcome)
+            .collect();
         Ok(Response::new(proto::OfferOutcomes { outcomes }))
     }
 }

@@ -62,6 +62,11 @@ pub(crate) struct SchedulerArgs {
     /// Seconds the master keeps our tasks while this scheduler is away.
     #[arg(long = "failover-timeout", default_value_t = 14 * 24 * 3600, value_name = "SECS")]
     failover_timeout: u64,
+    /// Uninstall the service instead of running it: kill every task, destroy
+    /// every volume, unreserve every resource, tear the framework down and
+    /// delete the state root. Exits 0 when done; run again to resume.
+    #[arg(long)]
+    uninstall: bool,
 }
 
 pub(crate) fn run(args: SchedulerArgs) -> ExitCode {
@@ -85,7 +90,6 @@ pub(crate) fn run(args: SchedulerArgs) -> ExitCode {
 async fn serve(args: SchedulerArgs) -> anyhow::Result<()> {
     let env = load_env(&args.env_files, &args.env)?;
     let loaded = plinth::spec::load_file(&args.spec, &env).map_err(|e| anyhow::anyhow!("{e}"))?;
-    loaded.check_runnable().map_err(|e| anyhow::anyhow!("{e}"))?;
     let state: BackendConfig = args.state.parse().with_context(|| format!("--state {}", args.state))?;
     let secret = match &args.secret_file {
         Some(path) => Some(
@@ -96,6 +100,11 @@ async fn serve(args: SchedulerArgs) -> anyhow::Result<()> {
         ),
         None => None,
     };
+    // A state marked `uninstalling` resumes the uninstall, whatever the flags.
+    if args.uninstall || plinth::uninstall::is_uninstalling(&state).await? {
+        return uninstall(args, loaded.spec, state, secret).await;
+    }
+    loaded.check_runnable().map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut options = SchedulerOptions::new(loaded.spec, args.master, state);
     options.api_listen = args.api_listen;
     if let Some(path) = &args.api_token_file {
@@ -117,5 +126,34 @@ async fn serve(args: SchedulerArgs) -> anyhow::Result<()> {
     let scheme = if options_tls { "https" } else { "http" };
     eprintln!("plinth scheduler: operator API on {scheme}://{}", scheduler.api_addr());
     scheduler.wait().await?;
+    Ok(())
+}
+
+/// `--uninstall` (or a state marked `uninstalling`): see [`plinth::uninstall`].
+async fn uninstall(
+    args: SchedulerArgs,
+    spec: plinth::spec::ServiceSpec,
+    state: BackendConfig,
+    secret: Option<String>,
+) -> anyhow::Result<()> {
+    if !args.uninstall {
+        eprintln!("plinth scheduler: the state is marked 'uninstalling': resuming the uninstall");
+    }
+    let mut options = plinth::uninstall::UninstallOptions::new(spec, args.master, state);
+    options.role = args.role;
+    options.principal = args.principal;
+    options.secret = secret;
+    options.failover_timeout = Duration::from_secs(args.failover_timeout);
+    if args.json {
+        options.encoding = Encoding::Json;
+    }
+    let report = tokio::select! {
+        report = plinth::uninstall::uninstall(options) => report?,
+        () = crate::shutdown_signal() => anyhow::bail!("uninstall interrupted; run it again to finish"),
+    };
+    eprintln!(
+        "plinth scheduler: uninstalled: {} kills, {} reserved resources released, {} volumes destroyed, framework torn down: {}",
+        report.kills, report.resources_released, report.volumes_destroyed, report.torn_down
+    );
     Ok(())
 }

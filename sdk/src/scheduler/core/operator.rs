@@ -21,8 +21,8 @@ use crate::offer::labels;
 use crate::plan::{PodInstance, StepChange, TaskGoal, find_plan_mut};
 use crate::recovery;
 use crate::scheduler::command::{
-    Command, CommandError, CommandReply, CommandResult, FILE_PROPERTY_PREFIX, MAX_FILE_BYTES, PlanCommand,
-    RELEASE_WAIT, pod_instance_of, valid_file_name,
+    Command, CommandError, CommandReply, CommandResult, FILE_PROPERTY_PREFIX, MAX_FILE_BYTES,
+    PlanCommand, RELEASE_WAIT, pod_instance_of, valid_file_name,
 };
 use crate::spec::GoalState;
 
@@ -45,7 +45,12 @@ impl SchedulerCore {
         self.releasing.keys().map(String::as_str).collect()
     }
 
-    pub(super) fn on_command(&mut self, command: Command, now: Instant, effects: &mut Vec<Effect>) -> CommandResult {
+    pub(super) fn on_command(
+        &mut self,
+        command: Command,
+        now: Instant,
+        effects: &mut Vec<Effect>,
+    ) -> CommandResult {
         match command {
             Command::Plan { plan, op } => {
                 let target = find_plan_mut(&mut self.plans, &plan)?;
@@ -57,7 +62,9 @@ impl SchedulerCore {
                     PlanCommand::ForceComplete { phase, step } => {
                         target.force_complete(phase.as_deref(), step.as_deref())?
                     }
-                    PlanCommand::Restart { phase, step } => target.restart(phase.as_deref(), step.as_deref())?,
+                    PlanCommand::Restart { phase, step } => {
+                        target.restart(phase.as_deref(), step.as_deref())?
+                    }
                 };
                 tracing::info!(%plan, message = %result.message, "plan command");
                 self.changes.extend(result.changes.iter().cloned());
@@ -75,9 +82,15 @@ impl SchedulerCore {
                     return Err(CommandError::InvalidFileName(name));
                 }
                 if data.len() > MAX_FILE_BYTES {
-                    return Err(CommandError::FileTooLarge { size: data.len(), limit: MAX_FILE_BYTES });
+                    return Err(CommandError::FileTooLarge {
+                        size: data.len(),
+                        limit: MAX_FILE_BYTES,
+                    });
                 }
-                effects.push(Effect::StoreProperty(format!("{FILE_PROPERTY_PREFIX}{name}"), data));
+                effects.push(Effect::StoreProperty(
+                    format!("{FILE_PROPERTY_PREFIX}{name}"),
+                    data,
+                ));
                 Ok(CommandReply::Stored)
             }
         }
@@ -100,28 +113,45 @@ impl SchedulerCore {
     /// KILL for every named task that was launched and is not terminal.
     fn kill_tasks(&self, names: &[String], effects: &mut Vec<Effect>) {
         for name in names {
-            let Some(known) = self.tasks.get(name) else { continue };
+            let Some(known) = self.tasks.get(name) else {
+                continue;
+            };
             if known.info.task_id.value.is_empty() {
                 continue;
             }
-            if known.status.as_ref().is_some_and(|s| observe::is_terminal(s.state)) {
+            if known
+                .status
+                .as_ref()
+                .is_some_and(|s| observe::is_terminal(s.state))
+            {
                 continue;
             }
             let agent = Some(known.info.agent_id.clone()).filter(|a| !a.value.is_empty());
-            effects.push(Effect::Call(Box::new(calls::kill(known.info.task_id.clone(), agent))));
+            effects.push(Effect::Call(Box::new(calls::kill(
+                known.info.task_id.clone(),
+                agent,
+            ))));
         }
     }
 
-    fn replace_pod(&mut self, pod: String, now: Instant, effects: &mut Vec<Effect>) -> CommandResult {
+    fn replace_pod(
+        &mut self,
+        pod: String,
+        now: Instant,
+        effects: &mut Vec<Effect>,
+    ) -> CommandResult {
         let names = self.pod_tasks(&pod)?;
         let instance = names
             .iter()
             .find_map(|n| self.tasks.get(n).and_then(|k| pod_instance_of(&k.info)))
             .ok_or_else(|| CommandError::UnknownPod(pod.clone()))?;
-        let goals = replacement_goals(&self.ctx.spec, &instance).ok_or_else(|| CommandError::UnknownPod(pod.clone()))?;
+        let goals = replacement_goals(&self.ctx.spec, &instance)
+            .ok_or_else(|| CommandError::UnknownPod(pod.clone()))?;
         let mut relabelled = Vec::new();
         for name in &names {
-            let Some(known) = self.tasks.get_mut(name) else { continue };
+            let Some(known) = self.tasks.get_mut(name) else {
+                continue;
+            };
             if labels::task_label(&known.info, labels::PERMANENTLY_FAILED).is_none() {
                 set_label(&mut known.info, labels::PERMANENTLY_FAILED, "true");
             }
@@ -160,7 +190,10 @@ fn replacement_goals(spec: &crate::spec::ServiceSpec, pod: &PodInstance) -> Opti
 fn set_label(info: &mut TaskInfo, key: &str, value: &str) {
     let list = info.labels.get_or_insert_with(Labels::default);
     list.labels.retain(|l| l.key != key);
-    list.labels.push(Label { key: key.to_string(), value: Some(value.to_string()) });
+    list.labels.push(Label {
+        key: key.to_string(),
+        value: Some(value.to_string()),
+    });
 }
 
 #[cfg(test)]
@@ -170,7 +203,9 @@ mod tests {
 
     use plinth_proto::v1::resource::AllocationInfo;
     use plinth_proto::v1::scheduler::call;
-    use plinth_proto::v1::{AgentId, FrameworkId, Offer, OfferId, Resource, TaskState, TaskStatus, value};
+    use plinth_proto::v1::{
+        AgentId, FrameworkId, Offer, OfferId, Resource, TaskState, TaskStatus, value,
+    };
 
     use super::*;
     use crate::offer::ServiceContext;
@@ -207,7 +242,9 @@ pods:
         let mut r = Resource {
             name: name.into(),
             scalar: Some(value::Scalar { value: v }),
-            allocation_info: Some(AllocationInfo { role: Some(ROLE.into()) }),
+            allocation_info: Some(AllocationInfo {
+                role: Some(ROLE.into()),
+            }),
             ..Resource::default()
         };
         r.set_type(value::Type::Scalar);
@@ -217,11 +254,21 @@ pods:
     fn offer(id: &str, agent: &str) -> Offer {
         Offer {
             id: OfferId { value: id.into() },
-            framework_id: FrameworkId { value: "fw-1".into() },
-            agent_id: AgentId { value: agent.into() },
+            framework_id: FrameworkId {
+                value: "fw-1".into(),
+            },
+            agent_id: AgentId {
+                value: agent.into(),
+            },
             hostname: format!("host-{agent}"),
-            resources: vec![scalar("cpus", 4.0), scalar("mem", 4096.0), scalar("disk", 4096.0)],
-            allocation_info: Some(AllocationInfo { role: Some(ROLE.into()) }),
+            resources: vec![
+                scalar("cpus", 4.0),
+                scalar("mem", 4096.0),
+                scalar("disk", 4096.0),
+            ],
+            allocation_info: Some(AllocationInfo {
+                role: Some(ROLE.into()),
+            }),
             ..Offer::default()
         }
     }
@@ -242,13 +289,23 @@ pods:
 
     /// A core with both pods deployed and running.
     fn deployed() -> SchedulerCore {
-        let spec = crate::spec::load_str(SPEC, &BTreeMap::new(), Some("svc.yml")).unwrap().spec;
+        let spec = crate::spec::load_str(SPEC, &BTreeMap::new(), Some("svc.yml"))
+            .unwrap()
+            .spec;
         let plans = generate_plans(&spec, &PlanInputs::new("cfg-1", &BTreeMap::new())).unwrap();
         let ctx = ServiceContext::new(Arc::new(spec), "", "cfg-1");
         let mut core = SchedulerCore::new(ctx, plans, Vec::new(), 7);
-        core.handle(Input::Subscribed(FrameworkId { value: "fw-1".into() }), now());
+        core.handle(
+            Input::Subscribed(FrameworkId {
+                value: "fw-1".into(),
+            }),
+            now(),
+        );
         for round in 0..4 {
-            core.handle(Input::Offers(vec![offer(&format!("o{round}"), "a1")]), now());
+            core.handle(
+                Input::Offers(vec![offer(&format!("o{round}"), "a1")]),
+                now(),
+            );
             let launched: Vec<TaskInfo> = core
                 .tasks()
                 .filter(|(i, s)| !i.task_id.value.is_empty() && s.is_none())
@@ -269,12 +326,21 @@ pods:
             .iter()
             .position(|e| matches!(e, Effect::Reply(9, _)))
             .expect("a reply");
-        let Effect::Reply(_, result) = effects.remove(at) else { unreachable!() };
+        let Effect::Reply(_, result) = effects.remove(at) else {
+            unreachable!()
+        };
         (effects, result)
     }
 
     fn plan_op(core: &mut SchedulerCore, plan: &str, op: PlanCommand) -> CommandResult {
-        command(core, Command::Plan { plan: plan.into(), op }).1
+        command(
+            core,
+            Command::Plan {
+                plan: plan.into(),
+                op,
+            },
+        )
+        .1
     }
 
     fn kills(effects: &[Effect]) -> Vec<String> {
@@ -290,7 +356,10 @@ pods:
     }
 
     fn task(core: &SchedulerCore, name: &str) -> TaskInfo {
-        core.tasks().find(|(i, _)| i.name == name).map(|(i, _)| i.clone()).unwrap()
+        core.tasks()
+            .find(|(i, _)| i.name == name)
+            .map(|(i, _)| i.clone())
+            .unwrap()
     }
 
     #[test]
@@ -298,16 +367,31 @@ pods:
         let mut core = deployed();
         let interrupt = PlanCommand::Interrupt { phase: None };
         // A complete plan is "already reported".
-        let Ok(CommandReply::Plan(r)) = plan_op(&mut core, "deploy", interrupt.clone()) else { panic!() };
+        let Ok(CommandReply::Plan(r)) = plan_op(&mut core, "deploy", interrupt.clone()) else {
+            panic!()
+        };
         assert_eq!(r.http_status(), 208);
-        let restart = PlanCommand::Restart { phase: Some("hello".into()), step: None };
-        let Ok(CommandReply::Plan(r)) = plan_op(&mut core, "deploy", restart) else { panic!() };
+        let restart = PlanCommand::Restart {
+            phase: Some("hello".into()),
+            step: None,
+        };
+        let Ok(CommandReply::Plan(r)) = plan_op(&mut core, "deploy", restart) else {
+            panic!()
+        };
         assert_eq!(r.outcome, Outcome::Applied);
         let changes = core.take_step_changes();
         assert_eq!(changes.len(), 1, "{changes:?}");
-        assert_eq!((changes[0].from, changes[0].to), (Status::Complete, Status::Pending));
-        assert!(core.take_step_changes().is_empty(), "changes are taken once");
-        let Ok(CommandReply::Plan(r)) = plan_op(&mut core, "deploy", interrupt) else { panic!() };
+        assert_eq!(
+            (changes[0].from, changes[0].to),
+            (Status::Complete, Status::Pending)
+        );
+        assert!(
+            core.take_step_changes().is_empty(),
+            "changes are taken once"
+        );
+        let Ok(CommandReply::Plan(r)) = plan_op(&mut core, "deploy", interrupt) else {
+            panic!()
+        };
         assert_eq!(r.message, "Received cmd: interrupt");
         assert_eq!(core.plans()[0].status(), Status::Waiting);
     }
@@ -317,15 +401,37 @@ pods:
         let mut core = deployed();
         let before = core.plans().to_vec();
         let err = plan_op(&mut core, "nope", PlanCommand::Stop).unwrap_err();
-        assert_eq!(err, CommandError::Plan(PlanError::UnknownPlan("nope".into())));
+        assert_eq!(
+            err,
+            CommandError::Plan(PlanError::UnknownPlan("nope".into()))
+        );
         assert_eq!(err.http_status(), 404);
-        let err = plan_op(&mut core, "deploy", PlanCommand::Continue { phase: Some("x".into()) }).unwrap_err();
+        let err = plan_op(
+            &mut core,
+            "deploy",
+            PlanCommand::Continue {
+                phase: Some("x".into()),
+            },
+        )
+        .unwrap_err();
         assert_eq!(err.http_status(), 404);
-        let err = plan_op(&mut core, "deploy", PlanCommand::ForceComplete { phase: None, step: Some("s".into()) })
-            .unwrap_err();
+        let err = plan_op(
+            &mut core,
+            "deploy",
+            PlanCommand::ForceComplete {
+                phase: None,
+                step: Some("s".into()),
+            },
+        )
+        .unwrap_err();
         assert_eq!(err.http_status(), 400, "a step needs its phase");
         let bad = BTreeMap::from([("1BAD".to_string(), "x".to_string())]);
-        assert_eq!(plan_op(&mut core, "deploy", PlanCommand::Start(bad)).unwrap_err().http_status(), 400);
+        assert_eq!(
+            plan_op(&mut core, "deploy", PlanCommand::Start(bad))
+                .unwrap_err()
+                .http_status(),
+            400
+        );
         assert_eq!(core.plans(), before.as_slice());
     }
 
@@ -334,11 +440,24 @@ pods:
         let mut core = deployed();
         let info = task(&core, "hello-0-server");
         let (effects, result) = command(&mut core, Command::RestartPod("hello-0".into()));
-        assert_eq!(result, Ok(CommandReply::Pod { pod: "hello-0".into(), tasks: vec!["hello-0-server".into()] }));
+        assert_eq!(
+            result,
+            Ok(CommandReply::Pod {
+                pod: "hello-0".into(),
+                tasks: vec!["hello-0-server".into()]
+            })
+        );
         assert_eq!(kills(&effects), [info.task_id.value.clone()]);
-        assert!(!effects.iter().any(|e| matches!(e, Effect::StoreTasks(_))), "restart relabels nothing");
+        assert!(
+            !effects.iter().any(|e| matches!(e, Effect::StoreTasks(_))),
+            "restart relabels nothing"
+        );
         core.handle(Input::Update(status(&info, TaskState::TaskKilled)), now());
-        let recovery = core.plans().iter().find(|p| p.name() == "recovery").unwrap();
+        let recovery = core
+            .plans()
+            .iter()
+            .find(|p| p.name() == "recovery")
+            .unwrap();
         let (_, step) = recovery.steps().next().unwrap();
         assert_eq!(step.kind(), &StepKind::Recovery { permanent: false });
         assert_eq!(step.status(), Status::Pending);
@@ -347,7 +466,10 @@ pods:
     #[test]
     fn unknown_pods_are_refused() {
         let mut core = deployed();
-        for c in [Command::RestartPod("nope-7".into()), Command::ReplacePod("hello-9".into())] {
+        for c in [
+            Command::RestartPod("nope-7".into()),
+            Command::ReplacePod("hello-9".into()),
+        ] {
             let (effects, result) = command(&mut core, c);
             assert_eq!(result.unwrap_err().http_status(), 404);
             assert!(kills(&effects).is_empty());
@@ -362,42 +484,91 @@ pods:
         assert!(!held.is_empty());
         let (effects, result) = command(&mut core, Command::ReplacePod("hello-0".into()));
         assert!(matches!(result, Ok(CommandReply::Pod { .. })));
-        let stored = effects.iter().position(|e| matches!(e, Effect::StoreTasks(_))).expect("stored");
+        let stored = effects
+            .iter()
+            .position(|e| matches!(e, Effect::StoreTasks(_)))
+            .expect("stored");
         let killed = effects
             .iter()
             .position(|e| matches!(e, Effect::Call(c) if c.r#type == Some(call::Type::Kill as i32)))
             .expect("killed");
         assert!(stored < killed, "the label is persisted before the kill");
-        let Effect::StoreTasks(tasks) = &effects[stored] else { unreachable!() };
-        assert!(tasks.iter().all(|t| labels::task_label(t, labels::PERMANENTLY_FAILED) == Some("true")));
-        let recovery = core.plans().iter().find(|p| p.name() == "recovery").unwrap();
+        let Effect::StoreTasks(tasks) = &effects[stored] else {
+            unreachable!()
+        };
+        assert!(
+            tasks
+                .iter()
+                .all(|t| labels::task_label(t, labels::PERMANENTLY_FAILED) == Some("true"))
+        );
+        let recovery = core
+            .plans()
+            .iter()
+            .find(|p| p.name() == "recovery")
+            .unwrap();
         let (_, step) = recovery.steps().next().unwrap();
         assert_eq!(step.kind(), &StepKind::Recovery { permanent: true });
-        let releasing: std::collections::BTreeSet<String> = core.releasing().into_iter().map(str::to_string).collect();
+        let releasing: std::collections::BTreeSet<String> =
+            core.releasing().into_iter().map(str::to_string).collect();
         assert_eq!(releasing, held);
         // The old task's KILLED does not turn the replacement into a relaunch in place.
         core.handle(Input::Update(status(&info, TaskState::TaskKilled)), now());
-        let recovery = core.plans().iter().find(|p| p.name() == "recovery").unwrap();
-        assert_eq!(recovery.steps().next().unwrap().1.kind(), &StepKind::Recovery { permanent: true });
+        let recovery = core
+            .plans()
+            .iter()
+            .find(|p| p.name() == "recovery")
+            .unwrap();
+        assert_eq!(
+            recovery.steps().next().unwrap().1.kind(),
+            &StepKind::Recovery { permanent: true }
+        );
     }
 
     #[test]
     fn files_are_stored_as_properties_within_limits() {
         let mut core = deployed();
-        let (effects, result) = command(&mut core, Command::PutFile { name: "a.txt".into(), data: b"hi".to_vec() });
+        let (effects, result) = command(
+            &mut core,
+            Command::PutFile {
+                name: "a.txt".into(),
+                data: b"hi".to_vec(),
+            },
+        );
         assert_eq!(result, Ok(CommandReply::Stored));
-        assert!(matches!(&effects[..], [Effect::StoreProperty(k, v), ..] if k == "file-a.txt" && v == b"hi"));
+        assert!(
+            matches!(&effects[..], [Effect::StoreProperty(k, v), ..] if k == "file-a.txt" && v == b"hi")
+        );
         let big = vec![0u8; MAX_FILE_BYTES + 1];
-        let (effects, result) = command(&mut core, Command::PutFile { name: "b".into(), data: big });
+        let (effects, result) = command(
+            &mut core,
+            Command::PutFile {
+                name: "b".into(),
+                data: big,
+            },
+        );
         assert_eq!(result.unwrap_err().http_status(), 400);
-        assert!(!effects.iter().any(|e| matches!(e, Effect::StoreProperty(..))));
-        let (_, result) = command(&mut core, Command::PutFile { name: "../x".into(), data: vec![] });
+        assert!(
+            !effects
+                .iter()
+                .any(|e| matches!(e, Effect::StoreProperty(..)))
+        );
+        let (_, result) = command(
+            &mut core,
+            Command::PutFile {
+                name: "../x".into(),
+                data: vec![],
+            },
+        );
         assert!(matches!(result, Err(CommandError::InvalidFileName(_))));
     }
 
     #[test]
     fn op_result_codes() {
-        let r = OpResult { outcome: Outcome::AlreadyReported, message: String::new(), changes: vec![] };
+        let r = OpResult {
+            outcome: Outcome::AlreadyReported,
+            message: String::new(),
+            changes: vec![],
+        };
         assert_eq!(r.http_status(), 208);
     }
 }

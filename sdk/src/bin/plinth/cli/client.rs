@@ -33,16 +33,24 @@ impl Reply {
         if self.body.is_empty() {
             return Ok(serde_json::Value::Null);
         }
-        serde_json::from_slice(&self.body).map_err(|e| CliError::BadResponse(format!("the answer is not JSON: {e}")))
+        serde_json::from_slice(&self.body)
+            .map_err(|e| CliError::BadResponse(format!("the answer is not JSON: {e}")))
     }
 
     /// The error this reply stands for: its status and the server's message.
     pub(crate) fn error(&self) -> CliError {
         let message = serde_json::from_slice::<serde_json::Value>(&self.body)
             .ok()
-            .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_string))
+            .and_then(|v| {
+                v.get("message")
+                    .and_then(|m| m.as_str())
+                    .map(str::to_string)
+            })
             .unwrap_or_else(|| String::from_utf8_lossy(&self.body).trim().to_string());
-        CliError::Server { status: self.status, message }
+        CliError::Server {
+            status: self.status,
+            message,
+        }
     }
 }
 
@@ -64,12 +72,15 @@ impl Client {
             ));
         }
         if !base.starts_with("http://") {
-            return Err(CliError::Usage(format!("--url {base}: expected http://HOST:PORT")));
+            return Err(CliError::Usage(format!(
+                "--url {base}: expected http://HOST:PORT"
+            )));
         }
         let token = match (&args.token_file, &args.token) {
             (Some(path), _) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| CliError::Usage(format!("cannot read --token-file {}: {e}", path.display())))?;
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    CliError::Usage(format!("cannot read --token-file {}: {e}", path.display()))
+                })?;
                 Some(text.trim().to_string()).filter(|t| !t.is_empty())
             }
             (None, Some(token)) => Some(token.trim().to_string()).filter(|t| !t.is_empty()),
@@ -115,7 +126,10 @@ impl Client {
                 .http
                 .request(request)
                 .await
-                .map_err(|e| CliError::Connect { url: url.clone(), message: error_chain(&e) })?;
+                .map_err(|e| CliError::Connect {
+                    url: url.clone(),
+                    message: error_chain(&e),
+                })?;
             let status = response.status();
             let body = Limited::new(response.into_body(), MAX_RESPONSE_BYTES)
                 .collect()
@@ -126,7 +140,10 @@ impl Client {
         };
         tokio::time::timeout(REQUEST_TIMEOUT, exchange)
             .await
-            .map_err(|_| CliError::Connect { url: url.clone(), message: "timed out".into() })?
+            .map_err(|_| CliError::Connect {
+                url: url.clone(),
+                message: "timed out".into(),
+            })?
     }
 
     /// GET; non-2xx is an error.
@@ -135,7 +152,11 @@ impl Client {
     }
 
     /// POST with an optional JSON body; non-2xx is an error.
-    pub(crate) async fn post(&self, path: &str, json: Option<&serde_json::Value>) -> Result<Reply, CliError> {
+    pub(crate) async fn post(
+        &self,
+        path: &str,
+        json: Option<&serde_json::Value>,
+    ) -> Result<Reply, CliError> {
         let body = json.map(|v| ("application/json", v.to_string().into_bytes()));
         ok(self.send(Method::POST, path, body).await?)
     }

@@ -25,11 +25,20 @@ pub(crate) enum ConfigCommand {
 pub(crate) async fn run(cmd: ConfigCommand, args: &ClientArgs) -> Result<(), CliError> {
     let client = Client::new(args)?;
     match cmd {
-        ConfigCommand::List => print_list(&client.get("/v1/configurations").await?.json()?, args.json),
-        ConfigCommand::Show { id } => {
-            print_json(&client.get(&format!("/v1/configurations/{}", encode(&id))).await?.json()?);
+        ConfigCommand::List => {
+            print_list(&client.get("/v1/configurations").await?.json()?, args.json)
         }
-        ConfigCommand::Target => print_json(&client.get("/v1/configurations/target").await?.json()?),
+        ConfigCommand::Show { id } => {
+            print_json(
+                &client
+                    .get(&format!("/v1/configurations/{}", encode(&id)))
+                    .await?
+                    .json()?,
+            );
+        }
+        ConfigCommand::Target => {
+            print_json(&client.get("/v1/configurations/target").await?.json()?)
+        }
         ConfigCommand::TargetId => {
             let value = client.get("/v1/configurations/targetId").await?.json()?;
             if args.json {

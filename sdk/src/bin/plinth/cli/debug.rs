@@ -32,7 +32,11 @@ pub(crate) async fn run(cmd: DebugCommand, args: &ClientArgs) -> Result<(), CliE
                         .filter(|s| s["passed"] == false)
                         .map(|s| text(&s["message"]))
                         .collect();
-                    let verdict = if o["passed"] == true { "accepted".to_string() } else { failures.join("; ") };
+                    let verdict = if o["passed"] == true {
+                        "accepted".to_string()
+                    } else {
+                        failures.join("; ")
+                    };
                     vec![text(&o["pod_instance"]), text(&o["hostname"]), verdict]
                 })
                 .collect();

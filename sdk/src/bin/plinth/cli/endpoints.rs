@@ -9,13 +9,26 @@ pub(crate) async fn run(name: Option<String>, args: &ClientArgs) -> Result<(), C
         print_list(&client.get("/v1/endpoints").await?.json()?, args.json);
         return Ok(());
     };
-    let value = client.get(&format!("/v1/endpoints/{}", encode(&name))).await?.json()?;
+    let value = client
+        .get(&format!("/v1/endpoints/{}", encode(&name)))
+        .await?
+        .json()?;
     if args.json {
         print_json(&value);
         return Ok(());
     }
-    let dns: Vec<String> = value["dns"].as_array().into_iter().flatten().map(text).collect();
-    let address: Vec<String> = value["address"].as_array().into_iter().flatten().map(text).collect();
+    let dns: Vec<String> = value["dns"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(text)
+        .collect();
+    let address: Vec<String> = value["address"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(text)
+        .collect();
     let rows: Vec<Vec<String>> = address
         .iter()
         .zip(dns.iter().map(Some).chain(std::iter::repeat(None)))

@@ -26,7 +26,9 @@ fn meaning(code: u16) -> &'static str {
 
 pub(crate) async fn run(args: &ClientArgs) -> Result<(), CliError> {
     let client = Client::new(args)?;
-    let reply = client.send(Method::GET, "/v1/health?verbose=true", None).await?;
+    let reply = client
+        .send(Method::GET, "/v1/health?verbose=true", None)
+        .await?;
     let value = reply.json().map_err(|_| reply.error())?;
     let Some(code) = value.get("value").and_then(serde_json::Value::as_u64) else {
         return Err(reply.error());
@@ -43,6 +45,9 @@ pub(crate) async fn run(args: &ClientArgs) -> Result<(), CliError> {
     if code == 200 {
         Ok(())
     } else {
-        Err(CliError::BadResponse(format!("the service is not running: {code} {}", meaning(code))))
+        Err(CliError::BadResponse(format!(
+            "the service is not running: {code} {}",
+            meaning(code)
+        )))
     }
 }

@@ -24,13 +24,25 @@ pub(crate) use client::Client;
 #[derive(Debug, Clone, Args)]
 pub(crate) struct ClientArgs {
     /// The scheduler's API, e.g. http://127.0.0.1:8080.
-    #[arg(long, global = true, env = "PLINTH_URL", default_value = "http://127.0.0.1:8080", value_name = "URL")]
+    #[arg(
+        long,
+        global = true,
+        env = "PLINTH_URL",
+        default_value = "http://127.0.0.1:8080",
+        value_name = "URL"
+    )]
     pub(crate) url: String,
     /// A file holding the API bearer token.
     #[arg(long = "token-file", global = true, value_name = "FILE")]
     pub(crate) token_file: Option<PathBuf>,
     /// The API bearer token (prefer --token-file: the environment is safer than argv).
-    #[arg(long, global = true, env = "PLINTH_TOKEN", hide_env_values = true, hide = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "PLINTH_TOKEN",
+        hide_env_values = true,
+        hide = true
+    )]
     pub(crate) token: Option<String>,
     /// Print the server's JSON instead of tables.
     #[arg(long, global = true)]
@@ -73,7 +85,10 @@ pub(crate) fn run<F>(f: F) -> ExitCode
 where
     F: Future<Output = Result<(), CliError>>,
 {
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

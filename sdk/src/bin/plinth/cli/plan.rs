@@ -96,26 +96,56 @@ pub(crate) async fn run(cmd: PlanCommand, args: &ClientArgs) -> Result<(), CliEr
                 map.insert(k.to_string(), serde_json::Value::String(v.to_string()));
             }
             let body = serde_json::Value::Object(map.into_iter().collect());
-            command(&client, &format!("/v1/plans/{}/start", encode(&plan)), Some(&body), args.json).await
+            command(
+                &client,
+                &format!("/v1/plans/{}/start", encode(&plan)),
+                Some(&body),
+                args.json,
+            )
+            .await
         }
-        PlanCommand::Stop { plan } => command(&client, &format!("/v1/plans/{}/stop", encode(&plan)), None, args.json).await,
+        PlanCommand::Stop { plan } => {
+            command(
+                &client,
+                &format!("/v1/plans/{}/stop", encode(&plan)),
+                None,
+                args.json,
+            )
+            .await
+        }
         PlanCommand::Pause { plan, phase } => {
-            let path = format!("/v1/plans/{}/interrupt{}", encode(&plan), query(phase.as_deref(), None));
+            let path = format!(
+                "/v1/plans/{}/interrupt{}",
+                encode(&plan),
+                query(phase.as_deref(), None)
+            );
             command(&client, &path, None, args.json).await
         }
         PlanCommand::Resume { plan, phase } => {
-            let path = format!("/v1/plans/{}/continue{}", encode(&plan), query(phase.as_deref(), None));
+            let path = format!(
+                "/v1/plans/{}/continue{}",
+                encode(&plan),
+                query(phase.as_deref(), None)
+            );
             command(&client, &path, None, args.json).await
         }
         PlanCommand::ForceComplete { plan, phase, step } => {
-            let path = format!("/v1/plans/{}/forceComplete{}", encode(&plan), query(Some(&phase), Some(&step)));
+            let path = format!(
+                "/v1/plans/{}/forceComplete{}",
+                encode(&plan),
+                query(Some(&phase), Some(&step))
+            );
             command(&client, &path, None, args.json).await
         }
         PlanCommand::ForceRestart { plan, phase, step } => {
             if step.is_some() && phase.is_none() {
                 return Err(CliError::Usage("a step needs its phase".into()));
             }
-            let path = format!("/v1/plans/{}/restart{}", encode(&plan), query(phase.as_deref(), step.as_deref()));
+            let path = format!(
+                "/v1/plans/{}/restart{}",
+                encode(&plan),
+                query(phase.as_deref(), step.as_deref())
+            );
             command(&client, &path, None, args.json).await
         }
         PlanCommand::Watch { plan, timeout } => {
@@ -125,7 +155,9 @@ pub(crate) async fn run(cmd: PlanCommand, args: &ClientArgs) -> Result<(), CliEr
             } else {
                 tokio::time::timeout(Duration::from_secs(timeout), watch)
                     .await
-                    .map_err(|_| CliError::Usage(format!("plan {plan} did not finish within {timeout} s")))?
+                    .map_err(|_| {
+                        CliError::Usage(format!("plan {plan} did not finish within {timeout} s"))
+                    })?
             }
         }
     }
@@ -139,10 +171,19 @@ fn query(phase: Option<&str>, step: Option<&str>) -> String {
     if let Some(s) = step {
         parts.push(format!("step={}", encode(s)));
     }
-    if parts.is_empty() { String::new() } else { format!("?{}", parts.join("&")) }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", parts.join("&"))
+    }
 }
 
-async fn command(client: &Client, path: &str, body: Option<&serde_json::Value>, json: bool) -> Result<(), CliError> {
+async fn command(
+    client: &Client,
+    path: &str,
+    body: Option<&serde_json::Value>,
+    json: bool,
+) -> Result<(), CliError> {
     let reply = client.post(path, body).await?;
     let value = reply.json()?;
     if json {
@@ -160,7 +201,13 @@ async fn command(client: &Client, path: &str, body: Option<&serde_json::Value>, 
 
 /// A plan's JSON, whatever its status code (202 in progress, 417 errors).
 async fn fetch_plan(client: &Client, plan: &str) -> Result<serde_json::Value, CliError> {
-    let reply = client.send(http::Method::GET, &format!("/v1/plans/{}", encode(plan)), None).await?;
+    let reply = client
+        .send(
+            http::Method::GET,
+            &format!("/v1/plans/{}", encode(plan)),
+            None,
+        )
+        .await?;
     let value = reply.json().ok();
     match value {
         Some(v) if v.get("phases").is_some() => Ok(v),
@@ -207,9 +254,19 @@ async fn show(client: &Client, plan: &str, json: bool) -> Result<(), CliError> {
         print_json(&value);
         return Ok(());
     }
-    println!("{} ({} strategy) [{}]", plan, text(&value["strategy"]), text(&value["status"]));
+    println!(
+        "{} ({} strategy) [{}]",
+        plan,
+        text(&value["strategy"]),
+        text(&value["status"])
+    );
     for phase in value["phases"].as_array().into_iter().flatten() {
-        println!("├─ {} ({}) [{}]", text(&phase["name"]), text(&phase["strategy"]), text(&phase["status"]));
+        println!(
+            "├─ {} ({}) [{}]",
+            text(&phase["name"]),
+            text(&phase["strategy"]),
+            text(&phase["status"])
+        );
         for step in phase["steps"].as_array().into_iter().flatten() {
             println!("│  ├─ {} [{}]", text(&step["name"]), text(&step["status"]));
         }
@@ -225,19 +282,26 @@ async fn watch(client: &Client, plan: &str) -> Result<(), CliError> {
     let endpoint = tonic::transport::Endpoint::from_shared(client.base().to_string())
         .map_err(|e| CliError::Usage(format!("--url {}: {e}", client.base())))?
         .connect_timeout(Duration::from_secs(5));
-    let channel = endpoint
-        .connect()
-        .await
-        .map_err(|e| CliError::Connect { url: client.base().to_string(), message: e.to_string() })?;
+    let channel = endpoint.connect().await.map_err(|e| CliError::Connect {
+        url: client.base().to_string(),
+        message: e.to_string(),
+    })?;
     let mut grpc = PlanServiceClient::new(channel);
-    let mut request = tonic::Request::new(WatchPlanRequest { plan: plan.to_string(), until_done: true });
+    let mut request = tonic::Request::new(WatchPlanRequest {
+        plan: plan.to_string(),
+        until_done: true,
+    });
     if let Some(token) = client.token() {
         let value = format!("Bearer {token}")
             .parse()
             .map_err(|_| CliError::Usage("the token cannot be sent as a header".into()))?;
         request.metadata_mut().insert("authorization", value);
     }
-    let mut stream = grpc.watch_plan(request).await.map_err(status_error)?.into_inner();
+    let mut stream = grpc
+        .watch_plan(request)
+        .await
+        .map_err(status_error)?
+        .into_inner();
     let mut view = Progress::new(plan);
     while let Some(event) = stream.message().await.map_err(status_error)? {
         match event.event {
@@ -258,7 +322,9 @@ async fn watch(client: &Client, plan: &str) -> Result<(), CliError> {
             _ => {}
         }
     }
-    Err(CliError::BadResponse(format!("the scheduler ended the watch of plan {plan} before it finished")))
+    Err(CliError::BadResponse(format!(
+        "the scheduler ended the watch of plan {plan} before it finished"
+    )))
 }
 
 fn status_error(s: tonic::Status) -> CliError {
@@ -289,7 +355,12 @@ impl Progress {
         let header = multi.add(ProgressBar::new_spinner());
         header.enable_steady_tick(Duration::from_millis(120));
         header.set_message(format!("plan {plan}"));
-        Self { multi, header, phases: Vec::new(), plan: plan.to_string() }
+        Self {
+            multi,
+            header,
+            phases: Vec::new(),
+            plan: plan.to_string(),
+        }
     }
 
     fn snapshot(&mut self, plan: &proto::Plan) {
@@ -303,7 +374,11 @@ impl Progress {
             let bar = self.multi.add(ProgressBar::new(phase.steps.len() as u64));
             bar.set_style(style.clone());
             bar.set_prefix(phase.name.clone());
-            let steps = phase.steps.iter().map(|s| (s.name.clone(), s.status.clone())).collect();
+            let steps = phase
+                .steps
+                .iter()
+                .map(|s| (s.name.clone(), s.status.clone()))
+                .collect();
             self.phases.push((phase.name.clone(), bar, steps));
         }
         self.redraw();
@@ -317,7 +392,8 @@ impl Progress {
     }
 
     fn status(&self, status: &str) {
-        self.header.set_message(format!("plan {} [{status}]", self.plan));
+        self.header
+            .set_message(format!("plan {} [{status}]", self.plan));
     }
 
     fn redraw(&self) {
@@ -338,6 +414,7 @@ impl Progress {
         for (_, bar, _) in &self.phases {
             bar.finish();
         }
-        self.header.finish_with_message(format!("plan {} [{status}]", self.plan));
+        self.header
+            .finish_with_message(format!("plan {} [{status}]", self.plan));
     }
 }

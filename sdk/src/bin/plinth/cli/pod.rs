@@ -56,16 +56,27 @@ pub(crate) async fn run(cmd: PodCommand, args: &ClientArgs) -> Result<(), CliErr
             Ok(())
         }
         PodCommand::Status { pod: Some(pod) } => {
-            let value = client.get(&format!("/v1/pod/{}/status", encode(&pod))).await?.json()?;
+            let value = client
+                .get(&format!("/v1/pod/{}/status", encode(&pod)))
+                .await?
+                .json()?;
             if args.json {
                 print_json(&value);
             } else {
-                println!("{}", table(&["POD", "TASK", "STATUS", "TASK ID"], &task_rows(&value)));
+                println!(
+                    "{}",
+                    table(&["POD", "TASK", "STATUS", "TASK ID"], &task_rows(&value))
+                );
             }
             Ok(())
         }
         PodCommand::Info { pod } => {
-            print_json(&client.get(&format!("/v1/pod/{}/info", encode(&pod))).await?.json()?);
+            print_json(
+                &client
+                    .get(&format!("/v1/pod/{}/info", encode(&pod)))
+                    .await?
+                    .json()?,
+            );
             Ok(())
         }
         PodCommand::Restart { pod } => pod_command(&client, &pod, "restart", args.json).await,
@@ -78,17 +89,36 @@ fn task_rows(instance: &serde_json::Value) -> Vec<Vec<String>> {
         .as_array()
         .into_iter()
         .flatten()
-        .map(|t| vec![text(&instance["name"]), text(&t["name"]), text(&t["status"]), text(&t["id"])])
+        .map(|t| {
+            vec![
+                text(&instance["name"]),
+                text(&t["name"]),
+                text(&t["status"]),
+                text(&t["id"]),
+            ]
+        })
         .collect()
 }
 
 async fn pod_command(client: &Client, pod: &str, op: &str, json: bool) -> Result<(), CliError> {
-    let value = client.post(&format!("/v1/pod/{}/{op}", encode(pod)), None).await?.json()?;
+    let value = client
+        .post(&format!("/v1/pod/{}/{op}", encode(pod)), None)
+        .await?
+        .json()?;
     if json {
         print_json(&value);
     } else {
-        let tasks: Vec<String> = value["tasks"].as_array().into_iter().flatten().map(text).collect();
-        let verb = if op == "restart" { "restarting" } else { "replacing" };
+        let tasks: Vec<String> = value["tasks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(text)
+            .collect();
+        let verb = if op == "restart" {
+            "restarting"
+        } else {
+            "replacing"
+        };
         println!("{verb} pod {}: {}", text(&value["pod"]), tasks.join(", "));
     }
     Ok(())

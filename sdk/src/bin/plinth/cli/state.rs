@@ -31,9 +31,15 @@ pub(crate) async fn run(cmd: StateCommand, args: &ClientArgs) -> Result<(), CliE
                 println!("{}", value.get(0).map(text).unwrap_or_default());
             }
         }
-        StateCommand::Properties => print_list(&client.get("/v1/state/properties").await?.json()?, args.json),
+        StateCommand::Properties => print_list(
+            &client.get("/v1/state/properties").await?.json()?,
+            args.json,
+        ),
         StateCommand::Property { key } => {
-            let value = client.get(&format!("/v1/state/properties/{}", encode(&key))).await?.json()?;
+            let value = client
+                .get(&format!("/v1/state/properties/{}", encode(&key)))
+                .await?
+                .json()?;
             if args.json {
                 print_json(&value);
             } else {
