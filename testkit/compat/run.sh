@@ -19,6 +19,7 @@
 #                        target/release/plinth-testkit
 #   PLINTH_COMPAT_PYTHON interpreter for the venv (must be <= 3.10)
 #   CLIENT_TIMEOUT       seconds per client (default 60; each gives up at 30)
+#   KEEP_LOGS=1          keep the master's and clients' logs after a green run
 #
 # Prints one "PASS <client>: ..." or "FAIL <client>: ..." line per client and
 # exits non-zero if any client failed. Only loopback is used.
@@ -37,12 +38,15 @@ MASTER_PID=""
 
 say() { echo "compat: $*" >&2; }
 
+FAILED=1
 cleanup() {
     if [ -n "$MASTER_PID" ] && kill -0 "$MASTER_PID" 2>/dev/null; then
         kill -TERM "$MASTER_PID" 2>/dev/null
         for _ in $(seq 1 50); do kill -0 "$MASTER_PID" 2>/dev/null || break; sleep 0.1; done
         kill -KILL "$MASTER_PID" 2>/dev/null
     fi
+    # Logs are kept when something failed (or KEEP_LOGS=1).
+    if [ "$FAILED" = 0 ] && [ -z "${KEEP_LOGS:-}" ]; then rm -rf "$LOGS"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -160,7 +164,7 @@ case "$URL" in
         exit 1
         ;;
 esac
-say "master at $URL (logs in $LOGS)"
+say "master at $URL (logs in $LOGS, kept on failure)"
 
 # --- the clients ------------------------------------------------------------
 FAILED=0

@@ -123,6 +123,8 @@ struct Target {
     origin: String,
     spec: ServiceSpec,
     update_completed: bool,
+    /// A caveat about how the target was obtained.
+    note: Option<String>,
 }
 
 /// Does the work; returns the exit code. The dry run goes to `out`, a new
@@ -146,7 +148,8 @@ pub(crate) async fn execute(
         Source::Api { url, token } => fetch_from_api(url, token.as_deref()).await?,
         Source::State(state) => read_from_state(state).await?,
     };
-    let run: DryRun = dry_run(&target.spec, &new, target.update_completed);
+    let mut run: DryRun = dry_run(&target.spec, &new, target.update_completed);
+    run.notes.extend(target.note);
     if json {
         serde_json::to_writer_pretty(&mut *out, &run)?;
         writeln!(out)?;
@@ -170,6 +173,7 @@ async fn read_from_state(state: &str) -> anyhow::Result<Target> {
         origin: format!("configuration {} in {state}", stored.id),
         spec: stored.spec,
         update_completed: stored.update_completed,
+        note: None,
     })
 }
 
@@ -183,9 +187,24 @@ async fn fetch_from_api(url: &str, token: Option<&str>) -> anyhow::Result<Target
     }
     let base = if base.contains("://") { base.to_owned() } else { format!("http://{base}") };
     let json = get_json(&base, "/v1/configurations/target", token).await?;
-    let (id, yml) = stored_yml(&json).ok_or_else(|| {
-        anyhow!("GET {base}/v1/configurations/target: the answer carries no 'service_yml' (is the scheduler older than this CLI?)")
-    })?;
+    let (id, yml, note) = match stored_yml(&json) {
+        Some((id, yml)) => (id, yml, None),
+        // The stored YAML served as a JSON tree: JSON is YAML, but map order
+        // (pods, phases) may have been lost on the way.
+        None if json.get("name").is_some() && json.get("pods").is_some() => (
+            None,
+            serde_json::to_string(&json)?,
+            Some(
+                "the scheduler served the target as a JSON tree, whose map order may be alphabetical: \
+                 the restart order follows the new spec, but pod/phase order changes are not reliable; \
+                 --state reads the stored YAML exactly"
+                    .to_owned(),
+            ),
+        ),
+        None => bail!(
+            "GET {base}/v1/configurations/target: the answer is neither a stored config ('service_yml') nor a spec"
+        ),
+    };
     let id = match id {
         Some(id) => id,
         None => get_json(&base, "/v1/configurations/targetId", token)
@@ -195,7 +214,7 @@ async fn fetch_from_api(url: &str, token: Option<&str>) -> anyhow::Result<Target
             .unwrap_or_else(|| "(id unknown)".to_owned()),
     };
     let spec = spec_from_stored(&id, &yml)?;
-    Ok(Target { origin: format!("configuration {id} from {base}"), spec, update_completed: true })
+    Ok(Target { origin: format!("configuration {id} from {base}"), spec, update_completed: true, note })
 }
 
 async fn get_json(base: &str, path: &str, token: Option<&str>) -> anyhow::Result<serde_json::Value> {
