@@ -47,7 +47,9 @@ fn stored(pairs: &[&str]) -> StoredConfig {
     let pairs: Vec<String> = pairs.iter().map(|s| (*s).to_owned()).collect();
     let env = plinth::spec::envfile::load_env(&[env], &pairs).unwrap();
     let spec = plinth::spec::load_file(&yml, &env).unwrap().spec;
-    StoredConfig { service_yml: plinth::spec::to_yaml(&spec).unwrap() }
+    StoredConfig {
+        service_yml: plinth::spec::to_yaml(&spec).unwrap(),
+    }
 }
 
 async fn run(argv: &[&str]) -> (u8, String) {
@@ -68,7 +70,9 @@ async fn run(argv: &[&str]) -> (u8, String) {
 
 async fn file_state(config: &StoredConfig) -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
-    let backend = BackendConfig::File { dir: dir.path().to_owned() };
+    let backend = BackendConfig::File {
+        dir: dir.path().to_owned(),
+    };
     let persister = AnyPersister::open(&backend).await.unwrap();
     let configs: ConfigStore<StoredConfig, AnyPersister> = ConfigStore::new(persister);
     configs.store_as_target(config).await.unwrap();
@@ -79,16 +83,32 @@ async fn file_state(config: &StoredConfig) -> (tempfile::TempDir, String) {
 #[tokio::test]
 async fn from_state_a_valid_change_lists_restarts_in_plan_order() {
     // The running service has less memory on store and another log level.
-    let (_dir, state) = file_state(&stored(&["STORE_MEM=256", "LOG_LEVEL=debug", "WEB_CPUS=0.2"])).await;
+    let (_dir, state) = file_state(&stored(&[
+        "STORE_MEM=256",
+        "LOG_LEVEL=debug",
+        "WEB_CPUS=0.2",
+    ]))
+    .await;
     let (code, text) = run(&["--state", &state]).await;
     assert_eq!(code, 0, "{text}");
     assert!(text.contains("Validation: passed"), "{text}");
-    let store = text.find("1. store (phase 'store', serial): store-0:[server], store-1:[server], store-2:[server]");
+    let store = text.find(
+        "1. store (phase 'store', serial): store-0:[server], store-1:[server], store-2:[server]",
+    );
     let web = text.find("2. web (phase 'web', parallel): web-0:[server], web-1:[server]");
     assert!(store.is_some() && web.is_some() && store < web, "{text}");
-    assert!(text.contains("resource-sets.store-resources.memory: 256 -> 512"), "{text}");
-    assert!(text.contains("env               tasks.server.env.LOG_LEVEL: debug -> info"), "{text}");
-    assert!(!text.contains("[migrate]"), "ONCE steps do not rerun: {text}");
+    assert!(
+        text.contains("resource-sets.store-resources.memory: 256 -> 512"),
+        "{text}"
+    );
+    assert!(
+        text.contains("env               tasks.server.env.LOG_LEVEL: debug -> info"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("[migrate]"),
+        "ONCE steps do not rerun: {text}"
+    );
 }
 
 #[tokio::test]
@@ -99,7 +119,10 @@ async fn from_state_a_shrink_is_refused_with_exit_1() {
     let json: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(json["accepted"], false);
     let message = json["validation_errors"][0]["message"].as_str().unwrap();
-    assert!(message.contains("PodSpec named 'store' has 3 tasks, expected >=4 tasks"), "{message}");
+    assert!(
+        message.contains("PodSpec named 'store' has 3 tasks, expected >=4 tasks"),
+        "{message}"
+    );
 }
 
 #[tokio::test]
@@ -118,7 +141,10 @@ async fn from_state_without_a_target_is_an_error() {
     ])
     .unwrap();
     let err = cli.execute(&mut Vec::new()).await.unwrap_err();
-    assert!(format!("{err:#}").contains("directory does not exist"), "{err:#}");
+    assert!(
+        format!("{err:#}").contains("directory does not exist"),
+        "{err:#}"
+    );
     assert!(!missing.exists(), "a dry run creates nothing");
 }
 
@@ -139,7 +165,10 @@ async fn from_the_api_with_a_bearer_token() {
                     if authorized(&headers) {
                         (axum::http::StatusCode::OK, axum::Json(body))
                     } else {
-                        (axum::http::StatusCode::UNAUTHORIZED, axum::Json(serde_json::json!({"message": "no"})))
+                        (
+                            axum::http::StatusCode::UNAUTHORIZED,
+                            axum::Json(serde_json::json!({"message": "no"})),
+                        )
                     }
                 }
             }),
@@ -163,7 +192,10 @@ async fn from_the_api_with_a_bearer_token() {
     assert_eq!(json["restarts"], serde_json::json!([]));
     let (code, text) = run(&["--url", &url, "--token-file", &token_file]).await;
     assert_eq!(code, 0, "{text}");
-    assert!(text.starts_with(&format!("Current target: configuration 0f8e from {url}\n")), "{text}");
+    assert!(
+        text.starts_with(&format!("Current target: configuration 0f8e from {url}\n")),
+        "{text}"
+    );
 
     let (yml, env) = example();
     let cli = Cli::try_parse_from([
@@ -187,14 +219,22 @@ fn state_wins_over_the_api() {
     assert!(matches!(source, Source::State(s) if s == "file:y"));
     let cli = Cli::try_parse_from(["diff", "--spec", "svc.yml"]).unwrap();
     let source = Source::new(&cli.args, &cli.url, None, Some(" t ")).unwrap();
-    assert!(matches!(source, Source::Api { url, token: Some(t) } if url == "http://127.0.0.1:8080" && t == "t"));
+    assert!(
+        matches!(source, Source::Api { url, token: Some(t) } if url == "http://127.0.0.1:8080" && t == "t")
+    );
 }
 
 #[test]
 fn the_stored_yaml_is_found_at_the_top_or_one_level_down() {
     let top = serde_json::json!({"id": "a", "service_yml": "name: x"});
-    assert_eq!(stored_yml(&top), Some((Some("a".to_owned()), "name: x".to_owned())));
+    assert_eq!(
+        stored_yml(&top),
+        Some((Some("a".to_owned()), "name: x".to_owned()))
+    );
     let nested = serde_json::json!({"id": "b", "config": {"service_yml": "name: y"}});
-    assert_eq!(stored_yml(&nested), Some((Some("b".to_owned()), "name: y".to_owned())));
+    assert_eq!(
+        stored_yml(&nested),
+        Some((Some("b".to_owned()), "name: y".to_owned()))
+    );
     assert_eq!(stored_yml(&serde_json::json!({"name": "z"})), None);
 }

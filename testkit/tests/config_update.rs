@@ -50,15 +50,21 @@ pods:
 "#;
 
 fn spec(vars: &[(&str, &str)]) -> plinth::spec::ServiceSpec {
-    let mut env: BTreeMap<String, String> =
-        [("NAME", "update-test"), ("HELLO_COUNT", "1"), ("WORLD_CPUS", "0.25"), ("LEVEL", "info")]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect();
+    let mut env: BTreeMap<String, String> = [
+        ("NAME", "update-test"),
+        ("HELLO_COUNT", "1"),
+        ("WORLD_CPUS", "0.25"),
+        ("LEVEL", "info"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
     for (k, v) in vars {
         env.insert((*k).to_owned(), (*v).to_owned());
     }
-    plinth::spec::load_str(SPEC, &env, Some("test-svc.yml")).expect("the test spec loads").spec
+    plinth::spec::load_str(SPEC, &env, Some("test-svc.yml"))
+        .expect("the test spec loads")
+        .spec
 }
 
 struct Running {
@@ -66,7 +72,11 @@ struct Running {
     stop: oneshot::Sender<()>,
 }
 
-async fn start(spec: plinth::spec::ServiceSpec, master: &TestMaster, state: &BackendConfig) -> Running {
+async fn start(
+    spec: plinth::spec::ServiceSpec,
+    master: &TestMaster,
+    state: &BackendConfig,
+) -> Running {
     let mut options = SchedulerOptions::new(spec, master.url(), state.clone());
     options.seed = 5;
     let (stop, stopped) = oneshot::channel::<()>();
@@ -93,7 +103,12 @@ fn deploy_plan(s: &ServiceSnapshot) -> Option<&plinth::plan::Plan> {
 }
 
 fn step_status(s: &ServiceSnapshot, step: &str) -> Option<Status> {
-    deploy_plan(s)?.phases().iter().flat_map(|p| p.steps()).find(|st| st.name() == step).map(|st| st.status())
+    deploy_plan(s)?
+        .phases()
+        .iter()
+        .flat_map(|p| p.steps())
+        .find(|st| st.name() == step)
+        .map(|st| st.status())
 }
 
 async fn deploy_complete(snapshot: &mut watch::Receiver<Arc<ServiceSnapshot>>) {
@@ -111,7 +126,11 @@ fn zk_state(name: &str) -> Option<BackendConfig> {
         eprintln!("skipped: no ZooKeeper");
         return None;
     };
-    Some(format!("zk://{}{}", zk.connect(), TestZooKeeper::unique_root(name)).parse().expect("zk url"))
+    Some(
+        format!("zk://{}{}", zk.connect(), TestZooKeeper::unique_root(name))
+            .parse()
+            .expect("zk url"),
+    )
 }
 
 /// Running tasks: name → (task id, agent id).
@@ -147,11 +166,16 @@ fn volumes(master: &TestMaster) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_changed_pod_rolls_in_plan_order_and_unchanged_pods_keep_running() {
-    let Some(state) = zk_state("config-update") else { return };
-    let master =
-        TestMaster::start(MasterConfig { agents: 3, heartbeat_interval: Duration::from_secs(1), ..MasterConfig::default() })
-            .await
-            .expect("master starts");
+    let Some(state) = zk_state("config-update") else {
+        return;
+    };
+    let master = TestMaster::start(MasterConfig {
+        agents: 3,
+        heartbeat_interval: Duration::from_secs(1),
+        ..MasterConfig::default()
+    })
+    .await
+    .expect("master starts");
     let first = start(spec(&[]), &master, &state).await;
     deploy_complete(&mut first.scheduler.snapshot()).await;
     let before = running(&master);
@@ -160,7 +184,12 @@ async fn a_changed_pod_rolls_in_plan_order_and_unchanged_pods_keep_running() {
     first.stop().await;
 
     // world gets more CPU and another env value; hello is untouched.
-    let second = start(spec(&[("WORLD_CPUS", "0.5"), ("LEVEL", "debug")]), &master, &state).await;
+    let second = start(
+        spec(&[("WORLD_CPUS", "0.5"), ("LEVEL", "debug")]),
+        &master,
+        &state,
+    )
+    .await;
     let mut snapshot = second.scheduler.snapshot();
     let rolled = tokio::time::timeout(Duration::from_secs(60), async {
         let mut seen_world1_before_world0_complete = false;
@@ -171,7 +200,11 @@ async fn a_changed_pod_rolls_in_plan_order_and_unchanged_pods_keep_running() {
             if w1.is_some_and(|st| st != Status::Pending) && w0 != Some(Status::Complete) {
                 seen_world1_before_world0_complete = true;
             }
-            assert_eq!(step_status(&s, "hello-0:[server]"), Some(Status::Complete), "hello is never restarted");
+            assert_eq!(
+                step_status(&s, "hello-0:[server]"),
+                Some(Status::Complete),
+                "hello is never restarted"
+            );
             if deploy_plan(&s).is_some_and(plinth::plan::Plan::is_complete) {
                 return seen_world1_before_world0_complete;
             }
@@ -182,35 +215,61 @@ async fn a_changed_pod_rolls_in_plan_order_and_unchanged_pods_keep_running() {
     })
     .await
     .expect("the update completes within 60 s");
-    assert!(!rolled, "world-1 started before world-0 completed: the serial phase must roll one pod at a time");
+    assert!(
+        !rolled,
+        "world-1 started before world-0 completed: the serial phase must roll one pod at a time"
+    );
 
     let after = running(&master);
-    assert_eq!(after["hello-0-server"], before["hello-0-server"], "hello keeps its task id");
+    assert_eq!(
+        after["hello-0-server"], before["hello-0-server"],
+        "hello keeps its task id"
+    );
     for w in ["world-0-server", "world-1-server"] {
         assert_ne!(after[w].0, before[w].0, "{w} was relaunched");
-        assert_eq!(after[w].1, before[w].1, "{w} was relaunched in place (same agent)");
+        assert_eq!(
+            after[w].1, before[w].1,
+            "{w} was relaunched in place (same agent)"
+        );
     }
-    assert_eq!(volumes(&master), volumes_before, "same volumes: nothing created or destroyed");
+    assert_eq!(
+        volumes(&master),
+        volumes_before,
+        "same volumes: nothing created or destroyed"
+    );
     second.stop().await;
 
     // An invalid change: hello shrinks without allow-decommission, world
     // changes again. Refused: the deploy plan shows ERROR with the reason,
     // and nothing restarts (not even world).
     let launched = master.stats().tasks_launched;
-    let third = start(spec(&[("HELLO_COUNT", "0"), ("WORLD_CPUS", "0.75")]), &master, &state).await;
+    let third = start(
+        spec(&[("HELLO_COUNT", "0"), ("WORLD_CPUS", "0.75")]),
+        &master,
+        &state,
+    )
+    .await;
     let s = third.scheduler.snapshot().borrow().clone();
     let plan = deploy_plan(&s).expect("a deploy plan");
     assert_eq!(plan.status(), Status::Error);
     let errors = plan.errors();
     assert_eq!(errors.len(), 1, "{errors:?}");
-    assert!(errors[0].contains("PodSpec named 'hello' has 0 tasks, expected >=1 tasks"), "{errors:?}");
+    assert!(
+        errors[0].contains("PodSpec named 'hello' has 0 tasks, expected >=1 tasks"),
+        "{errors:?}"
+    );
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(running(&master), after, "a refused update restarts nothing");
     assert_eq!(master.stats().tasks_launched, launched);
     third.stop().await;
 
     // The previous spec again: the kept target matches, nothing to do.
-    let fourth = start(spec(&[("WORLD_CPUS", "0.5"), ("LEVEL", "debug")]), &master, &state).await;
+    let fourth = start(
+        spec(&[("WORLD_CPUS", "0.5"), ("LEVEL", "debug")]),
+        &master,
+        &state,
+    )
+    .await;
     deploy_complete(&mut fourth.scheduler.snapshot()).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(running(&master), after);

@@ -11,7 +11,9 @@ use plinth::api::ServiceSnapshot;
 use plinth::scheduler::{Scheduler, SchedulerOptions};
 use plinth::state::testing::TestZooKeeper;
 use plinth::state::{AnyPersister, BackendConfig, Persister as _};
-use plinth::uninstall::{CrashPoint, Timings, UninstallError, UninstallOptions, is_uninstalling, uninstall};
+use plinth::uninstall::{
+    CrashPoint, Timings, UninstallError, UninstallOptions, is_uninstalling, uninstall,
+};
 use plinth_testkit::{MasterConfig, TestMaster};
 use serde_json::Value;
 use tokio::sync::{oneshot, watch};
@@ -52,7 +54,9 @@ pods:
 
 fn spec(name: &str) -> plinth::spec::ServiceSpec {
     let env = BTreeMap::from([("NAME".to_owned(), name.to_owned())]);
-    plinth::spec::load_str(SPEC, &env, Some("test-svc.yml")).expect("the test spec loads").spec
+    plinth::spec::load_str(SPEC, &env, Some("test-svc.yml"))
+        .expect("the test spec loads")
+        .spec
 }
 
 fn zk_state(name: &str) -> Option<BackendConfig> {
@@ -61,13 +65,21 @@ fn zk_state(name: &str) -> Option<BackendConfig> {
         return None;
     };
     let root = TestZooKeeper::unique_root(name);
-    Some(format!("zk://{}{root}", zk.connect()).parse().expect("zk url"))
+    Some(
+        format!("zk://{}{root}", zk.connect())
+            .parse()
+            .expect("zk url"),
+    )
 }
 
 async fn master() -> TestMaster {
-    TestMaster::start(MasterConfig { agents: 3, heartbeat_interval: Duration::from_secs(1), ..MasterConfig::default() })
-        .await
-        .expect("master starts")
+    TestMaster::start(MasterConfig {
+        agents: 3,
+        heartbeat_interval: Duration::from_secs(1),
+        ..MasterConfig::default()
+    })
+    .await
+    .expect("master starts")
 }
 
 /// Deploys `name` to COMPLETE, then stops its scheduler.
@@ -81,7 +93,11 @@ async fn deploy(name: &str, master: &TestMaster, state: &BackendConfig) {
     .await
     .expect("scheduler starts");
     let mut snapshot: watch::Receiver<Arc<ServiceSnapshot>> = scheduler.snapshot();
-    let complete = |s: &ServiceSnapshot| s.plans.iter().any(|p| p.name() == "deploy" && p.is_complete());
+    let complete = |s: &ServiceSnapshot| {
+        s.plans
+            .iter()
+            .any(|p| p.name() == "deploy" && p.is_complete())
+    };
     tokio::time::timeout(Duration::from_secs(30), snapshot.wait_for(|s| complete(s)))
         .await
         .expect("deploy completes within 30 s")
@@ -95,7 +111,10 @@ async fn deploy(name: &str, master: &TestMaster, state: &BackendConfig) {
 
 fn options(name: &str, master: &TestMaster, state: &BackendConfig) -> UninstallOptions {
     let mut options = UninstallOptions::new(spec(name), master.url(), state.clone());
-    options.timings = Timings { quiet: Duration::from_secs(2), ..Timings::default() };
+    options.timings = Timings {
+        quiet: Duration::from_secs(2),
+        ..Timings::default()
+    };
     options.deadline = Some(Duration::from_secs(60));
     options
 }
@@ -112,22 +131,37 @@ struct Held {
 
 fn held(master: &TestMaster, name: &str, role: &str) -> Held {
     let state = master.state();
-    let mut held = Held { running: 0, reserved: 0, volumes: 0, frameworks: 0 };
+    let mut held = Held {
+        running: 0,
+        reserved: 0,
+        volumes: 0,
+        frameworks: 0,
+    };
     for fw in state["frameworks"].as_array().into_iter().flatten() {
         if fw["name"] == name {
             held.frameworks += 1;
         }
-        held.running += fw["tasks"].as_array().into_iter().flatten().filter(|t| t["state"] == "TASK_RUNNING").count();
+        held.running += fw["tasks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|t| t["state"] == "TASK_RUNNING")
+            .count();
     }
     for agent in state["slaves"].as_array().into_iter().flatten() {
-        let Some(roles) = agent["reserved_resources_full"].as_object() else { continue };
+        let Some(roles) = agent["reserved_resources_full"].as_object() else {
+            continue;
+        };
         for (r, list) in roles {
             if r != role && !r.ends_with(&format!("/{role}")) {
                 continue;
             }
             let list = list.as_array().map(Vec::as_slice).unwrap_or_default();
             held.reserved += list.len();
-            held.volumes += list.iter().filter(|r: &&Value| !r["disk"]["persistence"].is_null()).count();
+            held.volumes += list
+                .iter()
+                .filter(|r: &&Value| !r["disk"]["persistence"].is_null())
+                .count();
         }
     }
     held
@@ -135,12 +169,18 @@ fn held(master: &TestMaster, name: &str, role: &str) -> Held {
 
 async fn root_is_empty(state: &BackendConfig) -> bool {
     let persister = AnyPersister::open(state).await.expect("ZooKeeper answers");
-    persister.get_children("").await.expect("list the root").is_empty()
+    persister
+        .get_children("")
+        .await
+        .expect("list the root")
+        .is_empty()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn uninstall_leaves_nothing_behind() {
-    let Some(state) = zk_state("uninstall") else { return };
+    let Some(state) = zk_state("uninstall") else {
+        return;
+    };
     let master = master().await;
     let name = "uninstall-test";
     deploy(name, &master, &state).await;
@@ -150,16 +190,28 @@ async fn uninstall_leaves_nothing_behind() {
     assert_eq!(before.volumes, 3, "one volume per pod instance");
     assert!(before.reserved > before.volumes, "{before:?}");
 
-    let report = uninstall(options(name, &master, &state)).await.expect("uninstall finishes");
+    let report = uninstall(options(name, &master, &state))
+        .await
+        .expect("uninstall finishes");
     assert!(!report.resumed);
     assert!(report.torn_down);
     assert_eq!(report.volumes_destroyed, 3);
-    assert_eq!(held(&master, name, &role), Held { running: 0, reserved: 0, volumes: 0, frameworks: 0 });
+    assert_eq!(
+        held(&master, name, &role),
+        Held {
+            running: 0,
+            reserved: 0,
+            volumes: 0,
+            frameworks: 0
+        }
+    );
     assert!(root_is_empty(&state).await, "the state root is gone");
     assert!(!is_uninstalling(&state).await.unwrap());
 
     // Running it again on the empty state is a no-op that succeeds.
-    let again = uninstall(options(name, &master, &state)).await.expect("a second uninstall succeeds");
+    let again = uninstall(options(name, &master, &state))
+        .await
+        .expect("a second uninstall succeeds");
     assert_eq!((again.kills, again.resources_released), (0, 0));
     assert!(root_is_empty(&state).await);
     master.shutdown().await;
@@ -167,7 +219,9 @@ async fn uninstall_leaves_nothing_behind() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_uninstaller_killed_half_way_is_finished_by_the_next_run() {
-    let Some(state) = zk_state("uninstall-abort") else { return };
+    let Some(state) = zk_state("uninstall-abort") else {
+        return;
+    };
     let master = master().await;
     let name = "uninstall-abort";
     deploy(name, &master, &state).await;
@@ -185,19 +239,37 @@ async fn an_uninstaller_killed_half_way_is_finished_by_the_next_run() {
     .expect("tasks are killed within 30 s");
     first.abort();
     assert!(first.await.unwrap_err().is_cancelled());
-    assert!(is_uninstalling(&state).await.unwrap(), "the state says an uninstall is under way");
-    assert!(!root_is_empty(&state).await, "the state root is still there");
+    assert!(
+        is_uninstalling(&state).await.unwrap(),
+        "the state says an uninstall is under way"
+    );
+    assert!(
+        !root_is_empty(&state).await,
+        "the state root is still there"
+    );
 
-    let report = uninstall(options(name, &master, &state)).await.expect("the second run finishes");
+    let report = uninstall(options(name, &master, &state))
+        .await
+        .expect("the second run finishes");
     assert!(report.resumed);
-    assert_eq!(held(&master, name, &role), Held { running: 0, reserved: 0, volumes: 0, frameworks: 0 });
+    assert_eq!(
+        held(&master, name, &role),
+        Held {
+            running: 0,
+            reserved: 0,
+            volumes: 0,
+            frameworks: 0
+        }
+    );
     assert!(root_is_empty(&state).await);
     master.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crashes_after_the_kills_and_after_teardown_are_resumed() {
-    let Some(state) = zk_state("uninstall-crash") else { return };
+    let Some(state) = zk_state("uninstall-crash") else {
+        return;
+    };
     let master = master().await;
     let name = "uninstall-crash";
     deploy(name, &master, &state).await;
@@ -206,7 +278,10 @@ async fn crashes_after_the_kills_and_after_teardown_are_resumed() {
     let mut crashing = options(name, &master, &state);
     crashing.crash_at = Some(CrashPoint::TasksGone);
     let err = uninstall(crashing).await.unwrap_err();
-    assert!(matches!(err, UninstallError::InjectedCrash(CrashPoint::TasksGone)), "{err}");
+    assert!(
+        matches!(err, UninstallError::InjectedCrash(CrashPoint::TasksGone)),
+        "{err}"
+    );
     assert_eq!(held(&master, name, &role).running, 0);
 
     // Crash between TEARDOWN and deleting the state: the master no longer
@@ -214,14 +289,42 @@ async fn crashes_after_the_kills_and_after_teardown_are_resumed() {
     let mut crashing = options(name, &master, &state);
     crashing.crash_at = Some(CrashPoint::AfterTeardown);
     let err = uninstall(crashing).await.unwrap_err();
-    assert!(matches!(err, UninstallError::InjectedCrash(CrashPoint::AfterTeardown)), "{err}");
-    assert_eq!(held(&master, name, &role), Held { running: 0, reserved: 0, volumes: 0, frameworks: 0 });
+    assert!(
+        matches!(
+            err,
+            UninstallError::InjectedCrash(CrashPoint::AfterTeardown)
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        held(&master, name, &role),
+        Held {
+            running: 0,
+            reserved: 0,
+            volumes: 0,
+            frameworks: 0
+        }
+    );
     assert!(!root_is_empty(&state).await);
 
-    let report = uninstall(options(name, &master, &state)).await.expect("the last run finishes");
+    let report = uninstall(options(name, &master, &state))
+        .await
+        .expect("the last run finishes");
     assert!(report.resumed);
-    assert_eq!(report.framework_ids.len(), 2, "the removed framework's id and a throwaway one: {report:?}");
-    assert_eq!(held(&master, name, &role), Held { running: 0, reserved: 0, volumes: 0, frameworks: 0 });
+    assert_eq!(
+        report.framework_ids.len(),
+        2,
+        "the removed framework's id and a throwaway one: {report:?}"
+    );
+    assert_eq!(
+        held(&master, name, &role),
+        Held {
+            running: 0,
+            reserved: 0,
+            volumes: 0,
+            frameworks: 0
+        }
+    );
     assert!(root_is_empty(&state).await);
     master.shutdown().await;
 }

@@ -166,15 +166,31 @@ pub struct Change {
 }
 
 impl Change {
-    fn new(kind: ChangeKind, path: impl Into<String>, old: Option<String>, new: Option<String>) -> Self {
-        Change { kind, path: path.into(), old, new }
+    fn new(
+        kind: ChangeKind,
+        path: impl Into<String>,
+        old: Option<String>,
+        new: Option<String>,
+    ) -> Self {
+        Change {
+            kind,
+            path: path.into(),
+            old,
+            new,
+        }
     }
 }
 
 impl std::fmt::Display for Change {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".to_owned());
-        write!(f, "{}: {} -> {}", self.path, show(&self.old), show(&self.new))
+        write!(
+            f,
+            "{}: {} -> {}",
+            self.path,
+            show(&self.old),
+            show(&self.new)
+        )
     }
 }
 
@@ -248,7 +264,11 @@ impl ConfigDiff {
     /// Pod types whose existing instances must be relaunched, in new-spec order.
     #[must_use]
     pub fn restarted_pods(&self) -> Vec<&str> {
-        self.pods.iter().filter(|p| p.needs_restart()).map(|p| p.pod.as_str()).collect()
+        self.pods
+            .iter()
+            .filter(|p| p.needs_restart())
+            .map(|p| p.pod.as_str())
+            .collect()
     }
 
     /// Pod types present in both specs whose running tasks stay as they are
@@ -257,7 +277,9 @@ impl ConfigDiff {
     pub fn kept_pods(&self) -> Vec<&str> {
         self.pods
             .iter()
-            .filter(|p| matches!(p.status, PodStatus::Changed | PodStatus::Unchanged) && !p.needs_restart())
+            .filter(|p| {
+                matches!(p.status, PodStatus::Changed | PodStatus::Unchanged) && !p.needs_restart()
+            })
             .map(|p| p.pod.as_str())
             .collect()
     }
@@ -273,11 +295,21 @@ impl ConfigDiff {
 pub fn diff(old: &ServiceSpec, new: &ServiceSpec) -> ConfigDiff {
     let mut service = Vec::new();
     if old.name != new.name {
-        service.push(Change::new(ChangeKind::Name, "name", Some(old.name.clone()), Some(new.name.clone())));
+        service.push(Change::new(
+            ChangeKind::Name,
+            "name",
+            Some(old.name.clone()),
+            Some(new.name.clone()),
+        ));
     }
     let user_changed = old.user() != new.user();
     if user_changed {
-        service.push(Change::new(ChangeKind::User, "scheduler.user", Some(old.user()), Some(new.user())));
+        service.push(Change::new(
+            ChangeKind::User,
+            "scheduler.user",
+            Some(old.user()),
+            Some(new.user()),
+        ));
     }
     if old.principal() != new.principal() {
         service.push(Change::new(
@@ -296,11 +328,29 @@ pub fn diff(old: &ServiceSpec, new: &ServiceSpec) -> ConfigDiff {
         ));
     }
     if old.web_url != new.web_url {
-        service.push(Change::new(ChangeKind::Scheduler, "web-url", old.web_url.clone(), new.web_url.clone()));
+        service.push(Change::new(
+            ChangeKind::Scheduler,
+            "web-url",
+            old.web_url.clone(),
+            new.web_url.clone(),
+        ));
     }
     if old.plans != new.plans {
-        let names = |s: &ServiceSpec| Some(s.plans.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", "));
-        service.push(Change::new(ChangeKind::Plans, "plans", names(old), names(new)));
+        let names = |s: &ServiceSpec| {
+            Some(
+                s.plans
+                    .iter()
+                    .map(|p| p.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            )
+        };
+        service.push(Change::new(
+            ChangeKind::Plans,
+            "plans",
+            names(old),
+            names(new),
+        ));
     }
 
     let mut pods = Vec::new();
@@ -316,12 +366,21 @@ pub fn diff(old: &ServiceSpec, new: &ServiceSpec) -> ConfigDiff {
             Some(old_pod) => {
                 let mut changes = Vec::new();
                 if user_changed {
-                    changes.push(Change::new(ChangeKind::User, "user", Some(old.user()), Some(new.user())));
+                    changes.push(Change::new(
+                        ChangeKind::User,
+                        "user",
+                        Some(old.user()),
+                        Some(new.user()),
+                    ));
                 }
                 pod_changes(old_pod, new_pod, &mut changes);
                 pods.push(PodDiff {
                     pod: new_pod.name.clone(),
-                    status: if changes.is_empty() { PodStatus::Unchanged } else { PodStatus::Changed },
+                    status: if changes.is_empty() {
+                        PodStatus::Unchanged
+                    } else {
+                        PodStatus::Changed
+                    },
                     old_count: Some(old_pod.count),
                     new_count: Some(new_pod.count),
                     changes,
@@ -370,7 +429,11 @@ fn volumes_text(vs: &[VolumeSpec]) -> Option<String> {
 }
 
 fn port_text(p: &PortSpec) -> String {
-    let mut s = if p.port == 0 { "dynamic".to_owned() } else { p.port.to_string() };
+    let mut s = if p.port == 0 {
+        "dynamic".to_owned()
+    } else {
+        p.port.to_string()
+    };
     if let Some(k) = &p.env_key {
         let _ = write!(s, " env-key {k}");
     }
@@ -477,12 +540,22 @@ impl Out<'_> {
         for (k, nv) in new {
             let ov = old.get(k);
             if ov != Some(nv) {
-                self.changes.push(Change::new(kind, format!("{prefix}.{k}"), ov.map(&text), Some(text(nv))));
+                self.changes.push(Change::new(
+                    kind,
+                    format!("{prefix}.{k}"),
+                    ov.map(&text),
+                    Some(text(nv)),
+                ));
             }
         }
         for (k, ov) in old {
             if !new.contains_key(k) {
-                self.changes.push(Change::new(kind, format!("{prefix}.{k}"), Some(text(ov)), None));
+                self.changes.push(Change::new(
+                    kind,
+                    format!("{prefix}.{k}"),
+                    Some(text(ov)),
+                    None,
+                ));
             }
         }
     }
@@ -490,8 +563,18 @@ impl Out<'_> {
 
 fn pod_changes(old: &PodSpec, new: &PodSpec, changes: &mut Vec<Change>) {
     let mut out = Out { changes };
-    out.value(ChangeKind::Count, "count".into(), Some(old.count.to_string()), Some(new.count.to_string()));
-    out.value(ChangeKind::Placement, "placement".into(), old.placement.clone(), new.placement.clone());
+    out.value(
+        ChangeKind::Count,
+        "count".into(),
+        Some(old.count.to_string()),
+        Some(new.count.to_string()),
+    );
+    out.value(
+        ChangeKind::Placement,
+        "placement".into(),
+        old.placement.clone(),
+        new.placement.clone(),
+    );
     out.value(
         ChangeKind::AllowDecommission,
         "allow-decommission".into(),
@@ -504,44 +587,104 @@ fn pod_changes(old: &PodSpec, new: &PodSpec, changes: &mut Vec<Change>) {
         Some(old.pre_reserved_role().to_owned()),
         Some(new.pre_reserved_role().to_owned()),
     );
-    out.value(ChangeKind::Image, "image".into(), old.image.clone(), new.image.clone());
-    out.map(ChangeKind::Networks, "networks", &old.networks, &new.networks, |n| {
-        let mut s = format!("host-ports {:?} container-ports {:?}", n.host_ports, n.container_ports);
-        if !n.labels.is_empty() {
-            let labels: Vec<String> = n.labels.iter().map(|(k, v)| format!("{k}:{v}")).collect();
-            let _ = write!(s, " labels {}", labels.join(","));
+    out.value(
+        ChangeKind::Image,
+        "image".into(),
+        old.image.clone(),
+        new.image.clone(),
+    );
+    out.map(
+        ChangeKind::Networks,
+        "networks",
+        &old.networks,
+        &new.networks,
+        |n| {
+            let mut s = format!(
+                "host-ports {:?} container-ports {:?}",
+                n.host_ports, n.container_ports
+            );
+            if !n.labels.is_empty() {
+                let labels: Vec<String> =
+                    n.labels.iter().map(|(k, v)| format!("{k}:{v}")).collect();
+                let _ = write!(s, " labels {}", labels.join(","));
+            }
+            s
+        },
+    );
+    out.map(
+        ChangeKind::Rlimits,
+        "rlimits",
+        &old.rlimits,
+        &new.rlimits,
+        |r| {
+            let v = |x: Option<i64>| x.map_or_else(|| "-".to_owned(), |x| x.to_string());
+            format!("soft {} hard {}", v(r.soft), v(r.hard))
+        },
+    );
+    let uris = |u: &[String]| {
+        if u.is_empty() {
+            None
+        } else {
+            Some(u.join(", "))
         }
-        s
-    });
-    out.map(ChangeKind::Rlimits, "rlimits", &old.rlimits, &new.rlimits, |r| {
-        let v = |x: Option<i64>| x.map_or_else(|| "-".to_owned(), |x| x.to_string());
-        format!("soft {} hard {}", v(r.soft), v(r.hard))
-    });
-    let uris = |u: &[String]| if u.is_empty() { None } else { Some(u.join(", ")) };
-    out.value(ChangeKind::Uris, "uris".into(), uris(&old.uris), uris(&new.uris));
-    out.value(ChangeKind::Volumes, "volumes".into(), volumes_text(&old.volumes), volumes_text(&new.volumes));
-    out.map(ChangeKind::Secrets, "secrets", &old.secrets, &new.secrets, |s| {
-        format!(
-            "{} env-key {} file {}",
-            s.secret,
-            s.env_key.as_deref().unwrap_or("-"),
-            s.effective_file().as_deref().unwrap_or("-")
-        )
-    });
-    out.map(ChangeKind::HostVolumes, "host-volumes", &old.host_volumes, &new.host_volumes, |h| {
-        format!("{} -> {} {}", h.host_path, h.container_path, h.mode.as_str())
-    });
-    out.map(ChangeKind::HostVolumes, "external-volumes", &old.external_volumes, &new.external_volumes, |e| {
-        format!(
-            "{} {} {} driver {} options {} -> {}",
-            e.kind,
-            e.volume_name.as_deref().unwrap_or("(default name)"),
-            e.volume_mode.as_str(),
-            e.driver_name.as_deref().unwrap_or("-"),
-            e.driver_options.as_deref().unwrap_or("-"),
-            e.container_path
-        )
-    });
+    };
+    out.value(
+        ChangeKind::Uris,
+        "uris".into(),
+        uris(&old.uris),
+        uris(&new.uris),
+    );
+    out.value(
+        ChangeKind::Volumes,
+        "volumes".into(),
+        volumes_text(&old.volumes),
+        volumes_text(&new.volumes),
+    );
+    out.map(
+        ChangeKind::Secrets,
+        "secrets",
+        &old.secrets,
+        &new.secrets,
+        |s| {
+            format!(
+                "{} env-key {} file {}",
+                s.secret,
+                s.env_key.as_deref().unwrap_or("-"),
+                s.effective_file().as_deref().unwrap_or("-")
+            )
+        },
+    );
+    out.map(
+        ChangeKind::HostVolumes,
+        "host-volumes",
+        &old.host_volumes,
+        &new.host_volumes,
+        |h| {
+            format!(
+                "{} -> {} {}",
+                h.host_path,
+                h.container_path,
+                h.mode.as_str()
+            )
+        },
+    );
+    out.map(
+        ChangeKind::HostVolumes,
+        "external-volumes",
+        &old.external_volumes,
+        &new.external_volumes,
+        |e| {
+            format!(
+                "{} {} {} driver {} options {} -> {}",
+                e.kind,
+                e.volume_name.as_deref().unwrap_or("(default name)"),
+                e.volume_mode.as_str(),
+                e.driver_name.as_deref().unwrap_or("-"),
+                e.driver_options.as_deref().unwrap_or("-"),
+                e.container_path
+            )
+        },
+    );
     out.value(
         ChangeKind::Isolation,
         "share-pid-namespace".into(),
@@ -581,7 +724,12 @@ fn pod_changes(old: &PodSpec, new: &PodSpec, changes: &mut Vec<Change>) {
     }
     for old_rs in &old.resource_sets {
         if new.resource_set(&old_rs.id).is_none() {
-            out.value(ChangeKind::Resources, format!("resource-sets.{}", old_rs.id), Some("declared".into()), None);
+            out.value(
+                ChangeKind::Resources,
+                format!("resource-sets.{}", old_rs.id),
+                Some("declared".into()),
+                None,
+            );
         }
     }
     for new_task in &new.tasks {
@@ -593,22 +741,53 @@ fn pod_changes(old: &PodSpec, new: &PodSpec, changes: &mut Vec<Change>) {
     }
     for old_task in &old.tasks {
         if new.task(&old_task.name).is_none() {
-            out.value(ChangeKind::Tasks, format!("tasks.{}", old_task.name), Some("present".into()), None);
+            out.value(
+                ChangeKind::Tasks,
+                format!("tasks.{}", old_task.name),
+                Some("present".into()),
+                None,
+            );
         }
     }
 }
 
-fn resource_set_changes(out: &mut Out<'_>, path: &str, old: &ResourceSetSpec, new: &ResourceSetSpec) {
-    out.value(ChangeKind::Resources, format!("{path}.cpus"), opt(old.cpus, num), opt(new.cpus, num));
-    out.value(ChangeKind::Resources, format!("{path}.gpus"), opt(old.gpus, num), opt(new.gpus, num));
+fn resource_set_changes(
+    out: &mut Out<'_>,
+    path: &str,
+    old: &ResourceSetSpec,
+    new: &ResourceSetSpec,
+) {
+    out.value(
+        ChangeKind::Resources,
+        format!("{path}.cpus"),
+        opt(old.cpus, num),
+        opt(new.cpus, num),
+    );
+    out.value(
+        ChangeKind::Resources,
+        format!("{path}.gpus"),
+        opt(old.gpus, num),
+        opt(new.gpus, num),
+    );
     out.value(
         ChangeKind::Resources,
         format!("{path}.memory"),
         opt(old.memory, |m| m.to_string()),
         opt(new.memory, |m| m.to_string()),
     );
-    out.map(ChangeKind::Ports, &format!("{path}.ports"), &old.ports, &new.ports, port_text);
-    out.value(ChangeKind::Volumes, format!("{path}.volumes"), volumes_text(&old.volumes), volumes_text(&new.volumes));
+    out.map(
+        ChangeKind::Ports,
+        &format!("{path}.ports"),
+        &old.ports,
+        &new.ports,
+        port_text,
+    );
+    out.value(
+        ChangeKind::Volumes,
+        format!("{path}.volumes"),
+        volumes_text(&old.volumes),
+        volumes_text(&new.volumes),
+    );
     out.value(
         ChangeKind::ResourceLimits,
         format!("{path}.resource-limits"),
@@ -617,19 +796,44 @@ fn resource_set_changes(out: &mut Out<'_>, path: &str, old: &ResourceSetSpec, ne
     );
 }
 
-fn config_changes(out: &mut Out<'_>, path: &str, old: &IndexMap<String, ConfigSpec>, new: &IndexMap<String, ConfigSpec>) {
+fn config_changes(
+    out: &mut Out<'_>,
+    path: &str,
+    old: &IndexMap<String, ConfigSpec>,
+    new: &IndexMap<String, ConfigSpec>,
+) {
     for (name, nc) in new {
         let p = format!("{path}.{name}");
         let Some(oc) = old.get(name) else {
-            out.value(ChangeKind::ConfigTemplate, p, None, Some(format!("{} -> {}", nc.template, nc.dest)));
+            out.value(
+                ChangeKind::ConfigTemplate,
+                p,
+                None,
+                Some(format!("{} -> {}", nc.template, nc.dest)),
+            );
             continue;
         };
-        out.value(ChangeKind::ConfigTemplate, format!("{p}.template"), Some(oc.template.clone()), Some(nc.template.clone()));
-        out.value(ChangeKind::ConfigTemplate, format!("{p}.dest"), Some(oc.dest.clone()), Some(nc.dest.clone()));
+        out.value(
+            ChangeKind::ConfigTemplate,
+            format!("{p}.template"),
+            Some(oc.template.clone()),
+            Some(nc.template.clone()),
+        );
+        out.value(
+            ChangeKind::ConfigTemplate,
+            format!("{p}.dest"),
+            Some(oc.dest.clone()),
+            Some(nc.dest.clone()),
+        );
         if let (Some(a), Some(b)) = (&oc.content, &nc.content)
             && a != b
         {
-            out.value(ChangeKind::ConfigTemplate, format!("{p}.content"), Some(content_text(a)), Some(content_text(b)));
+            out.value(
+                ChangeKind::ConfigTemplate,
+                format!("{p}.content"),
+                Some(content_text(a)),
+                Some(content_text(b)),
+            );
         }
     }
     for (name, oc) in old {
@@ -645,28 +849,60 @@ fn config_changes(out: &mut Out<'_>, path: &str, old: &IndexMap<String, ConfigSp
 }
 
 fn task_changes(out: &mut Out<'_>, path: &str, old: &TaskSpec, new: &TaskSpec) {
-    out.value(ChangeKind::Goal, format!("{path}.goal"), Some(old.goal.as_str().into()), Some(new.goal.as_str().into()));
+    out.value(
+        ChangeKind::Goal,
+        format!("{path}.goal"),
+        Some(old.goal.as_str().into()),
+        Some(new.goal.as_str().into()),
+    );
     out.value(
         ChangeKind::Essential,
         format!("{path}.essential"),
         Some(old.essential.to_string()),
         Some(new.essential.to_string()),
     );
-    out.value(ChangeKind::Cmd, format!("{path}.cmd"), old.cmd.clone(), new.cmd.clone());
-    out.map(ChangeKind::Env, &format!("{path}.env"), &old.env, &new.env, Clone::clone);
-    out.map(ChangeKind::Labels, &format!("{path}.labels"), &old.labels, &new.labels, Clone::clone);
+    out.value(
+        ChangeKind::Cmd,
+        format!("{path}.cmd"),
+        old.cmd.clone(),
+        new.cmd.clone(),
+    );
+    out.map(
+        ChangeKind::Env,
+        &format!("{path}.env"),
+        &old.env,
+        &new.env,
+        Clone::clone,
+    );
+    out.map(
+        ChangeKind::Labels,
+        &format!("{path}.labels"),
+        &old.labels,
+        &new.labels,
+        Clone::clone,
+    );
     config_changes(out, &format!("{path}.configs"), &old.configs, &new.configs);
     match (&old.resources, &new.resources) {
         (TaskResources::Own(a), TaskResources::Own(b)) => resource_set_changes(out, path, a, b),
         (TaskResources::Shared(a), TaskResources::Shared(b)) => {
-            out.value(ChangeKind::Resources, format!("{path}.resource-set"), Some(a.clone()), Some(b.clone()));
+            out.value(
+                ChangeKind::Resources,
+                format!("{path}.resource-set"),
+                Some(a.clone()),
+                Some(b.clone()),
+            );
         }
         (a, b) => {
             let text = |r: &TaskResources| match r {
                 TaskResources::Own(_) => "(own resources)".to_owned(),
                 TaskResources::Shared(id) => id.clone(),
             };
-            out.value(ChangeKind::Resources, format!("{path}.resource-set"), Some(text(a)), Some(text(b)));
+            out.value(
+                ChangeKind::Resources,
+                format!("{path}.resource-set"),
+                Some(text(a)),
+                Some(text(b)),
+            );
         }
     }
     out.value(
@@ -696,7 +932,12 @@ fn task_changes(out: &mut Out<'_>, path: &str, old: &TaskSpec, new: &TaskSpec) {
             )
         })
     };
-    out.value(ChangeKind::Discovery, format!("{path}.discovery"), discovery(old), discovery(new));
+    out.value(
+        ChangeKind::Discovery,
+        format!("{path}.discovery"),
+        discovery(old),
+        discovery(new),
+    );
     out.value(
         ChangeKind::KillGracePeriod,
         format!("{path}.kill-grace-period"),
@@ -716,7 +957,12 @@ fn task_changes(out: &mut Out<'_>, path: &str, old: &TaskSpec, new: &TaskSpec) {
             )
         }
     };
-    out.value(ChangeKind::TransportEncryption, format!("{path}.transport-encryption"), tls(old), tls(new));
+    out.value(
+        ChangeKind::TransportEncryption,
+        format!("{path}.transport-encryption"),
+        tls(old),
+        tls(new),
+    );
     out.value(
         ChangeKind::Isolation,
         format!("{path}.ipc-mode"),

@@ -117,7 +117,11 @@ pub fn dry_run_with(
     let plans = new.resolved_plans();
     let use_update = update_completed && plans.iter().any(|p| p.role == PlanRole::Update);
     let rolling: Option<&ResolvedPlan> = plans.iter().find(|p| {
-        if use_update { p.role == PlanRole::Update } else { p.role == PlanRole::Deploy }
+        if use_update {
+            p.role == PlanRole::Update
+        } else {
+            p.role == PlanRole::Deploy
+        }
     });
     let (plan, plan_strategy) = match rolling {
         Some(p) => (p.name.clone(), p.strategy.as_str().to_owned()),
@@ -131,7 +135,10 @@ pub fn dry_run_with(
         .pods
         .iter()
         .filter(|p| p.status == PodStatus::Changed && !p.needs_restart())
-        .map(|p| PodChanges { pod: p.pod.clone(), changes: p.changes.clone() })
+        .map(|p| PodChanges {
+            pod: p.pod.clone(),
+            changes: p.changes.clone(),
+        })
         .collect();
     let unchanged = d
         .pods
@@ -148,7 +155,9 @@ pub fn dry_run_with(
         );
     }
     if plan_strategy == "parallel" && restarts.len() > 1 {
-        notes.push(format!("plan '{plan}' is parallel: its phases roll at the same time, not in the order shown"));
+        notes.push(format!(
+            "plan '{plan}' is parallel: its phases roll at the same time, not in the order shown"
+        ));
     }
 
     DryRun {
@@ -185,13 +194,18 @@ fn restarts(
     // them stay COMPLETE.
     let reruns = |pod: &str, tasks: &[String]| {
         new.pod(pod).is_some_and(|p| {
-            tasks.iter().any(|t| p.task(t).is_some_and(|t| t.goal != crate::spec::GoalState::Once))
+            tasks.iter().any(|t| {
+                p.task(t)
+                    .is_some_and(|t| t.goal != crate::spec::GoalState::Once)
+            })
         })
     };
     let mut out: Vec<PodRestart> = Vec::new();
     let phases = rolling.map(|p| p.phases.as_slice()).unwrap_or_default();
     for phase in phases {
-        let Some(pod) = d.pod(&phase.pod) else { continue };
+        let Some(pod) = d.pod(&phase.pod) else {
+            continue;
+        };
         if !pod.needs_restart() {
             continue;
         }
@@ -236,28 +250,45 @@ fn restarts(
 
 fn added(d: &ConfigDiff, rolling: Option<&ResolvedPlan>) -> Vec<PodInstances> {
     let mut out: Vec<PodInstances> = Vec::new();
-    let mut push = |pod: &str, instance: String, whole_pod: bool| match out.iter_mut().find(|p| p.pod == pod) {
+    let mut push = |pod: &str, instance: String, whole_pod: bool| match out
+        .iter_mut()
+        .find(|p| p.pod == pod)
+    {
         Some(p) => {
             if !p.instances.contains(&instance) {
                 p.instances.push(instance);
             }
         }
-        None => out.push(PodInstances { pod: pod.to_owned(), instances: vec![instance], whole_pod }),
+        None => out.push(PodInstances {
+            pod: pod.to_owned(),
+            instances: vec![instance],
+            whole_pod,
+        }),
     };
     let grows = |p: &&super::diff::PodDiff| p.new_count.unwrap_or(0) > p.old_count.unwrap_or(0);
     // In plan order where the plan covers the pod, then the rest.
     if let Some(plan) = rolling {
         for phase in &plan.phases {
-            let Some(pod) = d.pod(&phase.pod).filter(grows) else { continue };
+            let Some(pod) = d.pod(&phase.pod).filter(grows) else {
+                continue;
+            };
             let first_new = pod.old_count.unwrap_or(0);
             for step in phase.steps.iter().filter(|s| s.index >= first_new) {
-                push(&pod.pod, step.pod_instance(), pod.status == PodStatus::Added);
+                push(
+                    &pod.pod,
+                    step.pod_instance(),
+                    pod.status == PodStatus::Added,
+                );
             }
         }
     }
     for pod in d.pods.iter().filter(grows) {
         for index in pod.old_count.unwrap_or(0)..pod.new_count.unwrap_or(0) {
-            push(&pod.pod, format!("{}-{index}", pod.pod), pod.status == PodStatus::Added);
+            push(
+                &pod.pod,
+                format!("{}-{index}", pod.pod),
+                pod.status == PodStatus::Added,
+            );
         }
     }
     out
@@ -268,13 +299,18 @@ fn removed(d: &ConfigDiff, old: &ServiceSpec) -> Vec<PodInstances> {
     // decommission plan).
     let mut out = Vec::new();
     for old_pod in old.pods.iter().rev() {
-        let Some(pod) = d.pod(&old_pod.name) else { continue };
+        let Some(pod) = d.pod(&old_pod.name) else {
+            continue;
+        };
         let from = pod.new_count.unwrap_or(0);
         let to = pod.old_count.unwrap_or(0);
         if to > from {
             out.push(PodInstances {
                 pod: pod.pod.clone(),
-                instances: (from..to).rev().map(|i| format!("{}-{i}", pod.pod)).collect(),
+                instances: (from..to)
+                    .rev()
+                    .map(|i| format!("{}-{i}", pod.pod))
+                    .collect(),
                 whole_pod: pod.status == PodStatus::Removed,
             });
         }
@@ -292,13 +328,26 @@ fn write_change(f: &mut fmt::Formatter<'_>, c: &Change, indent: &str) -> fmt::Re
     let one_line = |s: &str| s.replace('\n', "\\n");
     let old = one_line(show(c.old.as_ref()));
     let new = one_line(show(c.new.as_ref()));
-    let restart = if c.kind.restarts() { "" } else { "  (no restart)" };
-    writeln!(f, "{indent}{:<17} {}: {old} -> {new}{restart}", c.kind.as_str(), c.path)
+    let restart = if c.kind.restarts() {
+        ""
+    } else {
+        "  (no restart)"
+    };
+    writeln!(
+        f,
+        "{indent}{:<17} {}: {old} -> {new}{restart}",
+        c.kind.as_str(),
+        c.path
+    )
 }
 
 impl fmt::Display for DryRun {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "Config diff for service '{}' (rolled by plan '{}', {})", self.service, self.plan, self.plan_strategy)?;
+        writeln!(
+            f,
+            "Config diff for service '{}' (rolled by plan '{}', {})",
+            self.service, self.plan, self.plan_strategy
+        )?;
         writeln!(f)?;
         if self.accepted {
             writeln!(f, "Validation: passed")?;
@@ -318,12 +367,24 @@ impl fmt::Display for DryRun {
             writeln!(f)?;
             writeln!(f, "No changes: nothing would restart.")?;
         }
-        let pending = if self.accepted { "" } else { " (if the errors were fixed)" };
+        let pending = if self.accepted {
+            ""
+        } else {
+            " (if the errors were fixed)"
+        };
         if !self.restarts.is_empty() {
             writeln!(f)?;
             writeln!(f, "Pods that would restart{pending}, in order:")?;
             for r in &self.restarts {
-                writeln!(f, "  {}. {} (phase '{}', {}): {}", r.order, r.pod, r.phase, r.strategy, r.steps.join(", "))?;
+                writeln!(
+                    f,
+                    "  {}. {} (phase '{}', {}): {}",
+                    r.order,
+                    r.pod,
+                    r.phase,
+                    r.strategy,
+                    r.steps.join(", ")
+                )?;
                 for c in &r.changes {
                     write_change(f, c, "       ")?;
                 }
@@ -339,9 +400,16 @@ impl fmt::Display for DryRun {
         }
         if !self.removed.is_empty() {
             writeln!(f)?;
-            writeln!(f, "Instances that would be decommissioned{pending}, in order:")?;
+            writeln!(
+                f,
+                "Instances that would be decommissioned{pending}, in order:"
+            )?;
             for r in &self.removed {
-                let gone = if r.whole_pod { " (pod type removed)" } else { "" };
+                let gone = if r.whole_pod {
+                    " (pod type removed)"
+                } else {
+                    ""
+                };
                 writeln!(f, "  - {}{gone}: {}", r.pod, r.instances.join(", "))?;
             }
         }
@@ -364,7 +432,11 @@ impl fmt::Display for DryRun {
         }
         if !self.unchanged.is_empty() {
             writeln!(f)?;
-            writeln!(f, "Unchanged pods (not restarted): {}", self.unchanged.join(", "))?;
+            writeln!(
+                f,
+                "Unchanged pods (not restarted): {}",
+                self.unchanged.join(", ")
+            )?;
         }
         if !self.notes.is_empty() {
             writeln!(f)?;

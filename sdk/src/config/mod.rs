@@ -109,9 +109,16 @@ pub enum ConfigError {
 /// # Errors
 /// [`ConfigError::ParseStored`] naming `id`.
 pub fn spec_from_stored(id: &str, service_yml: &str) -> Result<ServiceSpec, ConfigError> {
-    crate::spec::load_str(service_yml, &BTreeMap::new(), Some(&format!("target config {id}")))
-        .map(|loaded| loaded.spec)
-        .map_err(|source| ConfigError::ParseStored { id: id.to_owned(), source })
+    crate::spec::load_str(
+        service_yml,
+        &BTreeMap::new(),
+        Some(&format!("target config {id}")),
+    )
+    .map(|loaded| loaded.spec)
+    .map_err(|source| ConfigError::ParseStored {
+        id: id.to_owned(),
+        source,
+    })
 }
 
 /// The target configuration as stored by a scheduler.
@@ -137,18 +144,31 @@ pub async fn read_target(backend: &BackendConfig) -> Result<Option<StoredTarget>
     if let BackendConfig::File { dir } = backend
         && !dir.is_dir()
     {
-        return Err(ConfigError::NoStateDir { dir: dir.display().to_string() });
+        return Err(ConfigError::NoStateDir {
+            dir: dir.display().to_string(),
+        });
     }
     let persister = AnyPersister::open(backend).await?;
-    let configs: ConfigStore<crate::scheduler::StoredConfig, AnyPersister> = ConfigStore::new(persister.clone());
+    let configs: ConfigStore<crate::scheduler::StoredConfig, AnyPersister> =
+        ConfigStore::new(persister.clone());
     let Some((id, stored)) = configs.fetch_target().await? else {
         return Ok(None);
     };
     let id = id.to_string();
     let spec = spec_from_stored(&id, &stored.service_yml)?;
-    let property = format!("{PROPERTIES_NODE}/{}", crate::scheduler::runner::LAST_COMPLETED_UPDATE_TYPE);
-    let update_completed = persister.get(&property).await?.is_some_and(|v| v.as_ref() == b"DEPLOY");
-    Ok(Some(StoredTarget { id, spec, update_completed }))
+    let property = format!(
+        "{PROPERTIES_NODE}/{}",
+        crate::scheduler::runner::LAST_COMPLETED_UPDATE_TYPE
+    );
+    let update_completed = persister
+        .get(&property)
+        .await?
+        .is_some_and(|v| v.as_ref() == b"DEPLOY");
+    Ok(Some(StoredTarget {
+        id,
+        spec,
+        update_completed,
+    }))
 }
 
 /// What a scheduler does with the spec it was started with, given the
@@ -179,7 +199,11 @@ pub enum UpdateDecision {
 
 /// Decides what to do with `new` given the current target `old`.
 #[must_use]
-pub fn decide_update(old: Option<&ServiceSpec>, new: &ServiceSpec, ctx: &ValidationContext) -> UpdateDecision {
+pub fn decide_update(
+    old: Option<&ServiceSpec>,
+    new: &ServiceSpec,
+    ctx: &ValidationContext,
+) -> UpdateDecision {
     let errors = validate_with(old, new, ctx);
     let Some(old) = old else {
         return UpdateDecision::FirstDeployment { errors };
@@ -188,7 +212,11 @@ pub fn decide_update(old: Option<&ServiceSpec>, new: &ServiceSpec, ctx: &Validat
         return UpdateDecision::Rejected { errors };
     }
     let d = diff(old, new);
-    if d.is_empty() { UpdateDecision::Unchanged } else { UpdateDecision::Accepted { diff: d } }
+    if d.is_empty() {
+        UpdateDecision::Unchanged
+    } else {
+        UpdateDecision::Accepted { diff: d }
+    }
 }
 
 /// The stored TaskInfos of `kept_pods` whose `target_configuration` label is
@@ -204,12 +232,18 @@ pub fn relabel_kept_tasks<'a>(
 ) -> Vec<TaskInfo> {
     tasks
         .into_iter()
-        .filter(|info| labels::task_label(info, labels::TASK_TYPE).is_some_and(|pod| kept_pods.contains(&pod)))
+        .filter(|info| {
+            labels::task_label(info, labels::TASK_TYPE).is_some_and(|pod| kept_pods.contains(&pod))
+        })
         .filter(|info| labels::task_label(info, labels::TARGET_CONFIGURATION) != Some(target))
         .map(|info| {
             let mut info = info.clone();
             let list = info.labels.get_or_insert_with(Labels::default);
-            match list.labels.iter_mut().find(|l| l.key == labels::TARGET_CONFIGURATION) {
+            match list
+                .labels
+                .iter_mut()
+                .find(|l| l.key == labels::TARGET_CONFIGURATION)
+            {
                 Some(label) => label.value = Some(target.to_owned()),
                 None => list.labels.push(Label {
                     key: labels::TARGET_CONFIGURATION.to_owned(),

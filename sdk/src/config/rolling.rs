@@ -19,7 +19,7 @@ pub fn stale_tasks<'a>(
 ) -> Vec<&'a TaskInfo> {
     tasks
         .into_iter()
-        .filter(|(info, _)| task_names.iter().any(|n| *n == info.name))
+        .filter(|(info, _)| task_names.contains(&info.name))
         .filter(|(info, _)| !info.task_id.value.is_empty())
         .filter(|(_, status)| status.is_none_or(|s| !observe::is_terminal(s.state)))
         .filter(|(info, _)| labels::task_label(info, labels::TARGET_CONFIGURATION) != Some(target))
@@ -38,14 +38,20 @@ mod tests {
             name: name.into(),
             task_id: TaskId { value: id.into() },
             labels: Some(Labels {
-                labels: vec![Label { key: "target_configuration".into(), value: Some(config.into()) }],
+                labels: vec![Label {
+                    key: "target_configuration".into(),
+                    value: Some(config.into()),
+                }],
             }),
             ..Default::default()
         }
     }
 
     fn status(state: TaskState) -> TaskStatus {
-        TaskStatus { state: state as i32, ..Default::default() }
+        TaskStatus {
+            state: state as i32,
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -67,7 +73,10 @@ mod tests {
             (&staging, None),
         ];
         let names: Vec<String> = (0..5).map(|i| format!("world-{i}-server")).collect();
-        let stale: Vec<&str> = stale_tasks(tasks, &names, "new").iter().map(|t| t.name.as_str()).collect();
+        let stale: Vec<&str> = stale_tasks(tasks, &names, "new")
+            .iter()
+            .map(|t| t.name.as_str())
+            .collect();
         assert_eq!(stale, ["world-0-server", "world-4-server"]);
     }
 }

@@ -92,7 +92,9 @@ fn spec_with(changes: &[(&str, &str)]) -> ServiceSpec {
     for (k, v) in changes {
         env.insert((*k).to_owned(), (*v).to_owned());
     }
-    load_str(SVC, &env, Some("svc.yml")).expect("test spec loads").spec
+    load_str(SVC, &env, Some("svc.yml"))
+        .expect("test spec loads")
+        .spec
 }
 
 fn base() -> ServiceSpec {
@@ -116,10 +118,17 @@ fn env_and_resource_changes_restart_only_their_pod() {
     assert_eq!(d.restarted_pods(), ["world"]);
     assert_eq!(d.kept_pods(), ["hello", "store"]);
     let world = d.pod("world").unwrap();
-    let kinds: Vec<(ChangeKind, &str)> = world.changes.iter().map(|c| (c.kind, c.path.as_str())).collect();
+    let kinds: Vec<(ChangeKind, &str)> = world
+        .changes
+        .iter()
+        .map(|c| (c.kind, c.path.as_str()))
+        .collect();
     assert_eq!(
         kinds,
-        [(ChangeKind::Env, "tasks.server.env.LEVEL"), (ChangeKind::Resources, "tasks.server.cpus")]
+        [
+            (ChangeKind::Env, "tasks.server.env.LEVEL"),
+            (ChangeKind::Resources, "tasks.server.cpus")
+        ]
     );
     assert_eq!(world.changes[1].old.as_deref(), Some("0.2"));
     assert_eq!(world.changes[1].new.as_deref(), Some("0.3"));
@@ -127,7 +136,10 @@ fn env_and_resource_changes_restart_only_their_pod() {
 
 #[test]
 fn count_and_placement_alone_do_not_restart() {
-    let new = spec_with(&[("HELLO_PLACEMENT", r#"[["hostname", "MAX_PER", "2"]]"#), ("STORE_COUNT", "3")]);
+    let new = spec_with(&[
+        ("HELLO_PLACEMENT", r#"[["hostname", "MAX_PER", "2"]]"#),
+        ("STORE_COUNT", "3"),
+    ]);
     let d = diff(&base(), &new);
     assert!(d.restarted_pods().is_empty(), "{d:#?}");
     assert_eq!(d.pod("hello").unwrap().status, PodStatus::Changed);
@@ -142,7 +154,10 @@ fn added_and_removed_pods_and_tasks() {
     assert_eq!(d.pod("web").unwrap().status, PodStatus::Added);
     let d = diff(&with_web, &base());
     let web = d.pod("web").unwrap();
-    assert_eq!((web.status, web.old_count, web.new_count), (PodStatus::Removed, Some(2), None));
+    assert_eq!(
+        (web.status, web.old_count, web.new_count),
+        (PodStatus::Removed, Some(2), None)
+    );
     assert!(!web.needs_restart());
 }
 
@@ -151,17 +166,35 @@ fn config_template_contents_compare_only_when_both_are_known() {
     let old = base();
     let mut new = base();
     let conf = |s: &mut ServiceSpec| {
-        s.pods[1].tasks[0].configs.get_mut("conf").map(|c| &mut c.content).unwrap().clone_from(&Some("a=1\n".into()));
+        s.pods[1].tasks[0]
+            .configs
+            .get_mut("conf")
+            .map(|c| &mut c.content)
+            .unwrap()
+            .clone_from(&Some("a=1\n".into()));
     };
     conf(&mut new);
-    assert!(diff(&old, &new).is_empty(), "stored configs carry no template content");
+    assert!(
+        diff(&old, &new).is_empty(),
+        "stored configs carry no template content"
+    );
     let mut old = old;
     conf(&mut old);
-    new.pods[1].tasks[0].configs.get_mut("conf").unwrap().content = Some("a=2\n".into());
+    new.pods[1].tasks[0]
+        .configs
+        .get_mut("conf")
+        .unwrap()
+        .content = Some("a=2\n".into());
     let d = diff(&old, &new);
     assert_eq!(d.restarted_pods(), ["world"]);
     let change = &d.pod("world").unwrap().changes[0];
-    assert_eq!((change.kind, change.path.as_str()), (ChangeKind::ConfigTemplate, "tasks.server.configs.conf.content"));
+    assert_eq!(
+        (change.kind, change.path.as_str()),
+        (
+            ChangeKind::ConfigTemplate,
+            "tasks.server.configs.conf.content"
+        )
+    );
 }
 
 #[test]
@@ -179,7 +212,11 @@ fn shrinking_without_allow_decommission_is_refused_with_dcos_commons_wording() {
     assert_eq!(errors.len(), 1, "{errors:#?}");
     let e = &errors[0];
     assert_eq!(e.validator, "PodSpecsCannotShrink");
-    assert!(e.to_string().contains("PodSpec named 'hello' has 0 tasks, expected >=1 tasks"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("PodSpec named 'hello' has 0 tasks, expected >=1 tasks"),
+        "{e}"
+    );
     assert_eq!((e.old.as_deref(), e.new.as_deref()), (Some("1"), Some("0")));
 }
 
@@ -193,12 +230,21 @@ fn removing_a_pod_type_needs_allow_decommission() {
     let with_web = spec_with(&[("WEB", "yes")]);
     let errors = validate(Some(&with_web), &base());
     assert_eq!(errors.len(), 1);
-    assert!(errors[0].message.contains("New config is missing PodSpec named 'web' (expected present with >= 2 tasks)"));
+    assert!(
+        errors[0].message.contains(
+            "New config is missing PodSpec named 'web' (expected present with >= 2 tasks)"
+        )
+    );
 }
 
 #[test]
 fn every_reason_is_listed() {
-    let mut new = spec_with(&[("HELLO_COUNT", "0"), ("HELLO_DISK", "50"), ("USER", "root"), ("NAME", "other")]);
+    let mut new = spec_with(&[
+        ("HELLO_COUNT", "0"),
+        ("HELLO_DISK", "50"),
+        ("USER", "root"),
+        ("NAME", "other"),
+    ]);
     new.pods[2].pre_reserved_role = Some("slave_public".into());
     new.pods[0].placement = Some("hostname:NOPE".into());
     let errors = validate(Some(&base()), &new);
@@ -216,7 +262,13 @@ fn every_reason_is_listed() {
             "PlacementRuleIsValid",
         ]
     );
-    assert!(errors[2].to_string().contains("Transition: '[data ROOT 25MB []]' => '[data ROOT 50MB []]'"), "{}", errors[2]);
+    assert!(
+        errors[2]
+            .to_string()
+            .contains("Transition: '[data ROOT 25MB []]' => '[data ROOT 50MB []]'"),
+        "{}",
+        errors[2]
+    );
 }
 
 #[test]
@@ -224,11 +276,18 @@ fn name_rules_apply_to_new_configurations() {
     let mut new = base();
     new.name = "a__b".into();
     let errors = validate(None, &new);
-    assert_eq!(errors[0].validator, "ServiceNameCannotContainDoubleUnderscores");
+    assert_eq!(
+        errors[0].validator,
+        "ServiceNameCannotContainDoubleUnderscores"
+    );
     new.name = format!("/group/{}", "x".repeat(64));
     let errors = validate(None, &new);
     assert_eq!(errors[0].validator, "ServiceNameCannotBreakDNS");
-    assert!(errors[0].message.contains("has 69 characters"), "{}", errors[0].message);
+    assert!(
+        errors[0].message.contains("has 69 characters"),
+        "{}",
+        errors[0].message
+    );
     new.name = format!("/group/{}", "x".repeat(58));
     assert!(validate(None, &new).is_empty());
 }
@@ -236,15 +295,23 @@ fn name_rules_apply_to_new_configurations() {
 #[test]
 fn network_regime_region_and_limits() {
     let mut new = base();
-    new.pods[2].networks.insert("dcos".into(), crate::spec::NetworkSpec::default());
+    new.pods[2]
+        .networks
+        .insert("dcos".into(), crate::spec::NetworkSpec::default());
     let errors = validate(Some(&base()), &new);
     assert_eq!(errors[0].validator, "PodSpecsCannotChangeNetworkRegime");
     assert_eq!(errors[0].new.as_deref(), Some("dcos"));
 
-    let ctx = ValidationContext { old_region: Some("us-east".into()), new_region: Some("us-west".into()) };
+    let ctx = ValidationContext {
+        old_region: Some("us-east".into()),
+        new_region: Some("us-west".into()),
+    };
     let errors = validate_with(Some(&base()), &base(), &ctx);
     assert_eq!(errors[0].validator, "RegionCannotChange");
-    let same = ValidationContext { old_region: Some("us-east".into()), new_region: Some("us-east".into()) };
+    let same = ValidationContext {
+        old_region: Some("us-east".into()),
+        new_region: Some("us-east".into()),
+    };
     assert!(validate_with(Some(&base()), &base(), &same).is_empty());
 
     let mut limited = base();
@@ -254,7 +321,10 @@ fn network_regime_region_and_limits() {
     });
     let errors = validate(None, &limited);
     assert_eq!(errors.len(), 1);
-    assert_eq!(errors[0].validator, "ResourceLimitsMustExceedRequestedResources");
+    assert_eq!(
+        errors[0].validator,
+        "ResourceLimitsMustExceedRequestedResources"
+    );
 }
 
 // === dry run ===
@@ -280,17 +350,31 @@ fn dry_run_orders_restarts_by_the_deploy_plan() {
     let (old, new) = multi_pod_change();
     let run = dry_run(&old, &new, true);
     assert!(run.accepted);
-    let order: Vec<(usize, &str)> = run.restarts.iter().map(|r| (r.order, r.pod.as_str())).collect();
+    let order: Vec<(usize, &str)> = run
+        .restarts
+        .iter()
+        .map(|r| (r.order, r.pod.as_str()))
+        .collect();
     assert_eq!(order, [(1, "world"), (2, "store")]);
-    assert_eq!(run.restarts[0].steps, ["world-0:[server]", "world-1:[server]"]);
+    assert_eq!(
+        run.restarts[0].steps,
+        ["world-0:[server]", "world-1:[server]"]
+    );
     // Only the existing store instances restart; store-2 is launched.
     assert_eq!(run.restarts[1].steps, ["store-0:[node]", "store-1:[node]"]);
     assert_eq!(run.unchanged, Vec::<String>::new());
     assert_eq!(run.updated_in_place[0].pod, "hello");
-    let added: Vec<(&str, Vec<String>)> = run.added.iter().map(|a| (a.pod.as_str(), a.instances.clone())).collect();
+    let added: Vec<(&str, Vec<String>)> = run
+        .added
+        .iter()
+        .map(|a| (a.pod.as_str(), a.instances.clone()))
+        .collect();
     assert_eq!(
         added,
-        [("store", vec!["store-2".to_owned()]), ("web", vec!["web-0".to_owned(), "web-1".to_owned()])]
+        [
+            ("store", vec!["store-2".to_owned()]),
+            ("web", vec!["web-0".to_owned(), "web-1".to_owned()])
+        ]
     );
 }
 
@@ -308,7 +392,11 @@ fn dry_run_multi_pod_change_json() {
 
 #[test]
 fn dry_run_of_a_refused_change_text() {
-    let new = spec_with(&[("HELLO_COUNT", "0"), ("WORLD_COUNT", "1"), ("WORLD_CPUS", "0.3")]);
+    let new = spec_with(&[
+        ("HELLO_COUNT", "0"),
+        ("WORLD_COUNT", "1"),
+        ("WORLD_CPUS", "0.3"),
+    ]);
     insta::assert_snapshot!(dry_run(&base(), &new, true).to_string());
 }
 
@@ -336,8 +424,11 @@ fn dry_run_follows_a_yaml_update_plan_once_deployed() {
 
     let deployed = dry_run(&old, &new, true);
     assert_eq!(deployed.plan, "update");
-    let order: Vec<(&str, &str, &str)> =
-        deployed.restarts.iter().map(|r| (r.pod.as_str(), r.phase.as_str(), r.strategy.as_str())).collect();
+    let order: Vec<(&str, &str, &str)> = deployed
+        .restarts
+        .iter()
+        .map(|r| (r.pod.as_str(), r.phase.as_str(), r.strategy.as_str()))
+        .collect();
     assert_eq!(
         order,
         [
@@ -356,7 +447,10 @@ fn dry_run_follows_a_yaml_update_plan_once_deployed() {
 fn a_noop_dry_run_says_so() {
     let run = dry_run(&base(), &base(), false);
     assert!(run.is_noop());
-    assert!(run.to_string().contains("No changes: nothing would restart."));
+    assert!(
+        run.to_string()
+            .contains("No changes: nothing would restart.")
+    );
 }
 
 #[test]
@@ -368,7 +462,11 @@ fn scale_in_lists_decommissions_highest_index_first() {
     new.pods[3].allow_decommission = true;
     let run = dry_run(&with_web, &new, true);
     assert!(run.accepted, "{:#?}", run.validation_errors);
-    let removed: Vec<(&str, Vec<String>)> = run.removed.iter().map(|r| (r.pod.as_str(), r.instances.clone())).collect();
+    let removed: Vec<(&str, Vec<String>)> = run
+        .removed
+        .iter()
+        .map(|r| (r.pod.as_str(), r.instances.clone()))
+        .collect();
     assert_eq!(
         removed,
         [
@@ -381,13 +479,21 @@ fn scale_in_lists_decommissions_highest_index_first() {
 // === scheduler helpers ===
 
 fn task(name: &str, pod: &str, target: Option<&str>) -> TaskInfo {
-    let mut labels = vec![Label { key: "task_type".into(), value: Some(pod.into()) }];
+    let mut labels = vec![Label {
+        key: "task_type".into(),
+        value: Some(pod.into()),
+    }];
     if let Some(t) = target {
-        labels.push(Label { key: "target_configuration".into(), value: Some(t.into()) });
+        labels.push(Label {
+            key: "target_configuration".into(),
+            value: Some(t.into()),
+        });
     }
     TaskInfo {
         name: name.into(),
-        task_id: TaskId { value: format!("svc__{name}__1") },
+        task_id: TaskId {
+            value: format!("svc__{name}__1"),
+        },
         labels: Some(Labels { labels }),
         ..Default::default()
     }
@@ -405,21 +511,31 @@ fn kept_pods_are_relabelled_and_the_others_left_alone() {
     let names: Vec<&str> = out.iter().map(|t| t.name.as_str()).collect();
     assert_eq!(names, ["hello-0-server", "store-1-node"]);
     for t in &out {
-        assert_eq!(labels::task_label(t, labels::TARGET_CONFIGURATION), Some("new"));
+        assert_eq!(
+            labels::task_label(t, labels::TARGET_CONFIGURATION),
+            Some("new")
+        );
     }
 }
 
 #[test]
 fn decide_update_accepts_rejects_and_ignores() {
     let ctx = ValidationContext::default();
-    assert!(matches!(decide_update(None, &base(), &ctx), UpdateDecision::FirstDeployment { errors } if errors.is_empty()));
-    assert_eq!(decide_update(Some(&base()), &base(), &ctx), UpdateDecision::Unchanged);
-    let UpdateDecision::Accepted { diff } = decide_update(Some(&base()), &spec_with(&[("WORLD_CPUS", "0.3")]), &ctx)
+    assert!(
+        matches!(decide_update(None, &base(), &ctx), UpdateDecision::FirstDeployment { errors } if errors.is_empty())
+    );
+    assert_eq!(
+        decide_update(Some(&base()), &base(), &ctx),
+        UpdateDecision::Unchanged
+    );
+    let UpdateDecision::Accepted { diff } =
+        decide_update(Some(&base()), &spec_with(&[("WORLD_CPUS", "0.3")]), &ctx)
     else {
         panic!("a valid change is accepted");
     };
     assert_eq!(diff.kept_pods(), ["hello", "store"]);
-    let UpdateDecision::Rejected { errors } = decide_update(Some(&base()), &spec_with(&[("HELLO_COUNT", "0")]), &ctx)
+    let UpdateDecision::Rejected { errors } =
+        decide_update(Some(&base()), &spec_with(&[("HELLO_COUNT", "0")]), &ctx)
     else {
         panic!("a shrink is rejected");
     };
@@ -433,5 +549,8 @@ fn stored_yaml_round_trips_into_an_equal_diff() {
     let back = spec_from_stored("abc", &yml).unwrap();
     assert!(diff(&spec, &back).is_empty(), "{:#?}", diff(&spec, &back));
     let err = spec_from_stored("abc", "name: [").unwrap_err();
-    assert!(err.to_string().contains("target configuration abc"), "{err}");
+    assert!(
+        err.to_string().contains("target configuration abc"),
+        "{err}"
+    );
 }

@@ -7,7 +7,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use plinth_proto::v1::TaskInfo;
 use uuid::Uuid;
 
-use super::{ConfigError, UpdateDecision, ValidationContext, decide_update, diff, relabel_kept_tasks, spec_from_stored};
+use super::{
+    ConfigError, UpdateDecision, ValidationContext, decide_update, diff, relabel_kept_tasks,
+    spec_from_stored,
+};
 use crate::offer::labels;
 use crate::scheduler::StoredConfig;
 use crate::spec::ServiceSpec;
@@ -64,9 +67,13 @@ pub async fn apply_update<P: Persister>(
             relabelled: Vec::new(),
         });
     }
-    let old = current.as_ref().and_then(|(id, stored)| parse_logged(&id.to_string(), &stored.service_yml));
+    let old = current
+        .as_ref()
+        .and_then(|(id, stored)| parse_logged(&id.to_string(), &stored.service_yml));
     match decide_update(old.as_ref(), new, &ValidationContext::default()) {
-        UpdateDecision::FirstDeployment { errors } if !errors.is_empty() => Err(ConfigError::Invalid { errors }),
+        UpdateDecision::FirstDeployment { errors } if !errors.is_empty() => {
+            Err(ConfigError::Invalid { errors })
+        }
         UpdateDecision::Rejected { errors } => {
             let Some(((id, _), old)) = current.zip(old) else {
                 return Err(ConfigError::Invalid { errors });
@@ -81,12 +88,19 @@ pub async fn apply_update<P: Persister>(
                 relabelled: Vec::new(),
             })
         }
-        UpdateDecision::FirstDeployment { .. } | UpdateDecision::Unchanged | UpdateDecision::Accepted { .. } => {
+        UpdateDecision::FirstDeployment { .. }
+        | UpdateDecision::Unchanged
+        | UpdateDecision::Accepted { .. } => {
             let id = configs.store_as_target(new_stored).await?.to_string();
             tracing::info!(target = %id, previous = ?current.as_ref().map(|(id, _)| id.to_string()), "new target configuration");
             let relabelled = relabel(store, configs, new, &id, tasks).await?;
             prune(configs, tasks).await;
-            Ok(StartTarget { spec: new.clone(), target_id: id, deploy_errors: Vec::new(), relabelled })
+            Ok(StartTarget {
+                spec: new.clone(),
+                target_id: id,
+                deploy_errors: Vec::new(),
+                relabelled,
+            })
         }
     }
 }
@@ -113,7 +127,10 @@ async fn relabel<P: Persister>(
     // The configurations the stored tasks were launched with.
     let mut used: BTreeSet<String> = BTreeSet::new();
     for t in tasks.values() {
-        if let Some(c) = t.info.as_ref().and_then(|i| labels::task_label(i, labels::TARGET_CONFIGURATION))
+        if let Some(c) = t
+            .info
+            .as_ref()
+            .and_then(|i| labels::task_label(i, labels::TARGET_CONFIGURATION))
             && c != target
         {
             used.insert(c.to_owned());
@@ -121,10 +138,20 @@ async fn relabel<P: Persister>(
     }
     let mut kept_by_config: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for config_id in used {
-        let Ok(uuid) = Uuid::parse_str(&config_id) else { continue };
-        let Some(stored) = configs.fetch(uuid).await? else { continue };
-        let Some(spec) = parse_logged(&config_id, &stored.service_yml) else { continue };
-        let kept = diff(&spec, new).kept_pods().into_iter().map(str::to_owned).collect();
+        let Ok(uuid) = Uuid::parse_str(&config_id) else {
+            continue;
+        };
+        let Some(stored) = configs.fetch(uuid).await? else {
+            continue;
+        };
+        let Some(spec) = parse_logged(&config_id, &stored.service_yml) else {
+            continue;
+        };
+        let kept = diff(&spec, new)
+            .kept_pods()
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
         kept_by_config.insert(config_id, kept);
     }
     let mut out: Vec<TaskInfo> = Vec::new();
@@ -150,7 +177,10 @@ async fn relabel<P: Persister>(
 }
 
 /// Drops configurations that are neither the target nor used by a task.
-async fn prune<P: Persister>(configs: &ConfigStore<StoredConfig, P>, tasks: &BTreeMap<String, StoredTask>) {
+async fn prune<P: Persister>(
+    configs: &ConfigStore<StoredConfig, P>,
+    tasks: &BTreeMap<String, StoredTask>,
+) {
     let keep: BTreeSet<Uuid> = tasks
         .values()
         .filter_map(|t| t.info.as_ref())

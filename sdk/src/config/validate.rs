@@ -71,7 +71,11 @@ impl std::fmt::Display for ValidationError {
                 "Field: '{}'; Transition: '{old}' => '{new}'; Message: '{}'",
                 self.field, self.message
             ),
-            None => write!(f, "Field: '{}'; Value: '{new}'; Message: '{}'", self.field, self.message),
+            None => write!(
+                f,
+                "Field: '{}'; Value: '{new}'; Message: '{}'",
+                self.field, self.message
+            ),
         }
     }
 }
@@ -138,7 +142,10 @@ pub fn validate_with(
     errors
 }
 
-fn service_name_cannot_contain_double_underscores(new: &ServiceSpec, errors: &mut Vec<ValidationError>) {
+fn service_name_cannot_contain_double_underscores(
+    new: &ServiceSpec,
+    errors: &mut Vec<ValidationError>,
+) {
     if new.name.contains("__") {
         errors.push(ValidationError::value(
             "ServiceNameCannotContainDoubleUnderscores",
@@ -163,7 +170,11 @@ fn service_name_cannot_break_dns(new: &ServiceSpec, errors: &mut Vec<ValidationE
     }
 }
 
-fn service_name_cannot_change(old: &ServiceSpec, new: &ServiceSpec, errors: &mut Vec<ValidationError>) {
+fn service_name_cannot_change(
+    old: &ServiceSpec,
+    new: &ServiceSpec,
+    errors: &mut Vec<ValidationError>,
+) {
     if old.name != new.name {
         errors.push(ValidationError::transition(
             "ServiceNameCannotChange",
@@ -178,7 +189,11 @@ fn service_name_cannot_change(old: &ServiceSpec, new: &ServiceSpec, errors: &mut
     }
 }
 
-fn pod_specs_cannot_shrink(old: &ServiceSpec, new: &ServiceSpec, errors: &mut Vec<ValidationError>) {
+fn pod_specs_cannot_shrink(
+    old: &ServiceSpec,
+    new: &ServiceSpec,
+    errors: &mut Vec<ValidationError>,
+) {
     for old_pod in &old.pods {
         match new.pod(&old_pod.name) {
             None if !old_pod.allow_decommission => errors.push(ValidationError::transition(
@@ -214,22 +229,35 @@ fn task_volumes(pod: &PodSpec, task: &crate::spec::TaskSpec) -> BTreeSet<String>
         TaskResources::Own(rs) => Some(rs),
         TaskResources::Shared(_) => pod.task_resources(task),
     };
-    set.map(|rs| rs.volumes.iter().map(volume_key).collect()).unwrap_or_default()
+    set.map(|rs| rs.volumes.iter().map(volume_key).collect())
+        .unwrap_or_default()
 }
 
 fn volume_key(v: &VolumeSpec) -> String {
     let mut profiles = v.profiles.clone();
     profiles.sort();
-    format!("{} {} {}MB [{}]", v.path, v.kind.as_str(), v.size_mb, profiles.join(","))
+    format!(
+        "{} {} {}MB [{}]",
+        v.path,
+        v.kind.as_str(),
+        v.size_mb,
+        profiles.join(",")
+    )
 }
 
 fn joined(set: &BTreeSet<String>) -> String {
     format!("[{}]", set.iter().cloned().collect::<Vec<_>>().join("; "))
 }
 
-fn task_volumes_cannot_change(old: &ServiceSpec, new: &ServiceSpec, errors: &mut Vec<ValidationError>) {
+fn task_volumes_cannot_change(
+    old: &ServiceSpec,
+    new: &ServiceSpec,
+    errors: &mut Vec<ValidationError>,
+) {
     for old_pod in &old.pods {
-        let Some(new_pod) = new.pod(&old_pod.name) else { continue };
+        let Some(new_pod) = new.pod(&old_pod.name) else {
+            continue;
+        };
         let pod_old: BTreeSet<String> = old_pod.volumes.iter().map(volume_key).collect();
         let pod_new: BTreeSet<String> = new_pod.volumes.iter().map(volume_key).collect();
         if pod_old != pod_new {
@@ -245,7 +273,9 @@ fn task_volumes_cannot_change(old: &ServiceSpec, new: &ServiceSpec, errors: &mut
             ));
         }
         for old_task in &old_pod.tasks {
-            let Some(new_task) = new_pod.task(&old_task.name) else { continue };
+            let Some(new_task) = new_pod.task(&old_task.name) else {
+                continue;
+            };
             let a = task_volumes(old_pod, old_task);
             let b = task_volumes(new_pod, new_task);
             if a != b {
@@ -264,7 +294,11 @@ fn task_volumes_cannot_change(old: &ServiceSpec, new: &ServiceSpec, errors: &mut
     }
 }
 
-fn pod_specs_cannot_change_network_regime(old: &ServiceSpec, new: &ServiceSpec, errors: &mut Vec<ValidationError>) {
+fn pod_specs_cannot_change_network_regime(
+    old: &ServiceSpec,
+    new: &ServiceSpec,
+    errors: &mut Vec<ValidationError>,
+) {
     let regime = |p: &PodSpec| {
         if p.networks.is_empty() {
             "host".to_owned()
@@ -273,7 +307,9 @@ fn pod_specs_cannot_change_network_regime(old: &ServiceSpec, new: &ServiceSpec, 
         }
     };
     for old_pod in &old.pods {
-        let Some(new_pod) = new.pod(&old_pod.name) else { continue };
+        let Some(new_pod) = new.pod(&old_pod.name) else {
+            continue;
+        };
         if old_pod.networks.is_empty() != new_pod.networks.is_empty() {
             errors.push(ValidationError::transition(
                 "PodSpecsCannotChangeNetworkRegime",
@@ -289,9 +325,15 @@ fn pod_specs_cannot_change_network_regime(old: &ServiceSpec, new: &ServiceSpec, 
     }
 }
 
-fn pre_reservation_cannot_change(old: &ServiceSpec, new: &ServiceSpec, errors: &mut Vec<ValidationError>) {
+fn pre_reservation_cannot_change(
+    old: &ServiceSpec,
+    new: &ServiceSpec,
+    errors: &mut Vec<ValidationError>,
+) {
     for old_pod in &old.pods {
-        let Some(new_pod) = new.pod(&old_pod.name) else { continue };
+        let Some(new_pod) = new.pod(&old_pod.name) else {
+            continue;
+        };
         let (a, b) = (old_pod.pre_reserved_role(), new_pod.pre_reserved_role());
         if a != b {
             errors.push(ValidationError::transition(
@@ -337,7 +379,10 @@ fn placement_rule_is_valid(new: &ServiceSpec, errors: &mut Vec<ValidationError>)
                 "PlacementRuleIsValid",
                 "PlacementRule",
                 text.clone(),
-                format!("The PlacementRule for PodSpec '{}' had invalid constraints: {e}", pod.name),
+                format!(
+                    "The PlacementRule for PodSpec '{}' had invalid constraints: {e}",
+                    pod.name
+                ),
             ));
         }
     }
@@ -360,16 +405,25 @@ fn region_cannot_change(ctx: &ValidationContext, errors: &mut Vec<ValidationErro
 fn resource_limits_must_exceed_requested(new: &ServiceSpec, errors: &mut Vec<ValidationError>) {
     for pod in &new.pods {
         for task in &pod.tasks {
-            let Some(rs) = pod.task_resources(task) else { continue };
-            let limits = task.resource_limits.as_ref().or(rs.resource_limits.as_ref());
-            let Some(limits) = limits else { continue };
-            let below = |limit: Option<ResourceLimit>, requested: Option<f64>| match (limit, requested) {
-                (Some(ResourceLimit::Value(l)), Some(r)) if l < r => Some((l, r)),
-                _ => None,
+            let Some(rs) = pod.task_resources(task) else {
+                continue;
             };
+            let limits = task
+                .resource_limits
+                .as_ref()
+                .or(rs.resource_limits.as_ref());
+            let Some(limits) = limits else { continue };
+            let below =
+                |limit: Option<ResourceLimit>, requested: Option<f64>| match (limit, requested) {
+                    (Some(ResourceLimit::Value(l)), Some(r)) if l < r => Some((l, r)),
+                    _ => None,
+                };
             #[allow(clippy::cast_precision_loss)]
             let memory = rs.memory.map(|m| m as f64);
-            for (what, hit) in [("cpus", below(limits.cpus, rs.cpus)), ("memory", below(limits.memory, memory))] {
+            for (what, hit) in [
+                ("cpus", below(limits.cpus, rs.cpus)),
+                ("memory", below(limits.memory, memory)),
+            ] {
                 if let Some((limit, requested)) = hit {
                     errors.push(ValidationError::value(
                         "ResourceLimitsMustExceedRequestedResources",

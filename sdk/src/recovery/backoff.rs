@@ -85,11 +85,18 @@ impl BackoffPolicy {
             return Duration::ZERO;
         }
         let exponent = failures - self.free_failures - 1;
-        let factor = if self.factor.is_finite() && self.factor > 1.0 { self.factor } else { 1.0 };
-        let scaled = self.initial.as_secs_f64() * factor.powi(i32::try_from(exponent).unwrap_or(i32::MAX));
+        let factor = if self.factor.is_finite() && self.factor > 1.0 {
+            self.factor
+        } else {
+            1.0
+        };
+        let scaled =
+            self.initial.as_secs_f64() * factor.powi(i32::try_from(exponent).unwrap_or(i32::MAX));
         let capped = scaled.min(self.max.as_secs_f64());
         if capped.is_finite() && capped >= 0.0 {
-            Duration::try_from_secs_f64(capped).unwrap_or(self.max).min(self.max)
+            Duration::try_from_secs_f64(capped)
+                .unwrap_or(self.max)
+                .min(self.max)
         } else {
             self.max
         }
@@ -114,7 +121,10 @@ impl Backoff {
     /// Empty state with `policy`.
     #[must_use]
     pub fn new(policy: BackoffPolicy) -> Self {
-        Backoff { policy, tasks: BTreeMap::new() }
+        Backoff {
+            policy,
+            tasks: BTreeMap::new(),
+        }
     }
 
     /// The policy.
@@ -173,7 +183,10 @@ impl Backoff {
     /// When `task` may be relaunched, if it is backing off at `now`.
     #[must_use]
     pub fn delayed_until(&self, task: &str, now: Instant) -> Option<Instant> {
-        self.tasks.get(task).and_then(|t| t.delayed_until).filter(|until| *until > now)
+        self.tasks
+            .get(task)
+            .and_then(|t| t.delayed_until)
+            .filter(|until| *until > now)
     }
 }
 
@@ -197,19 +210,35 @@ mod tests {
     fn the_dcos_commons_shape() {
         let p = BackoffPolicy::dcos_commons();
         assert_eq!(p.delay(1), secs(60));
-        assert!((p.delay(2).as_secs_f64() - 69.0).abs() < 1e-6, "{:?}", p.delay(2));
+        assert!(
+            (p.delay(2).as_secs_f64() - 69.0).abs() < 1e-6,
+            "{:?}",
+            p.delay(2)
+        );
         assert_eq!(p.delay(20), secs(300));
     }
 
     #[test]
     fn silly_policies_stay_sane() {
-        let p = BackoffPolicy { factor: f64::NAN, ..BackoffPolicy::default() };
+        let p = BackoffPolicy {
+            factor: f64::NAN,
+            ..BackoffPolicy::default()
+        };
         assert_eq!(p.delay(5), secs(5), "a bad factor counts as 1");
-        let p = BackoffPolicy { factor: 0.5, ..BackoffPolicy::default() };
+        let p = BackoffPolicy {
+            factor: 0.5,
+            ..BackoffPolicy::default()
+        };
         assert_eq!(p.delay(5), secs(5));
-        let p = BackoffPolicy { initial: secs(1000), ..BackoffPolicy::default() };
+        let p = BackoffPolicy {
+            initial: secs(1000),
+            ..BackoffPolicy::default()
+        };
         assert_eq!(p.delay(2), p.max);
-        let p = BackoffPolicy { factor: f64::INFINITY, ..BackoffPolicy::default() };
+        let p = BackoffPolicy {
+            factor: f64::INFINITY,
+            ..BackoffPolicy::default()
+        };
         assert_eq!(p.delay(3), secs(5), "infinity is not a factor either");
     }
 
@@ -230,7 +259,11 @@ mod tests {
         assert_eq!(delays, [0, 5, 10, 20, 40, 80]);
         assert_eq!(b.failures("t"), 6);
         assert_eq!(b.delayed_until("t", now - secs(1)), Some(now));
-        assert_eq!(b.delayed_until("t", now), None, "over once the instant is reached");
+        assert_eq!(
+            b.delayed_until("t", now),
+            None,
+            "over once the instant is reached"
+        );
     }
 
     #[test]
@@ -240,7 +273,10 @@ mod tests {
         b.on_running("t", t0);
         b.on_failure("t", t0 + secs(1));
         b.on_running("t", t0 + secs(2));
-        assert!(b.on_failure("t", t0 + secs(3)).is_some(), "second quick failure backs off");
+        assert!(
+            b.on_failure("t", t0 + secs(3)).is_some(),
+            "second quick failure backs off"
+        );
         b.on_running("t", t0 + secs(10));
         // Ran 59 s: not yet healthy.
         assert_eq!(b.on_failure("t", t0 + secs(69)), Some(t0 + secs(69 + 10)));
@@ -256,7 +292,11 @@ mod tests {
         let t0 = Instant::now();
         b.on_running("a", t0);
         b.on_running("a", t0 + secs(59)); // a second RUNNING (e.g. a health update)
-        assert_eq!(b.on_failure("a", t0 + secs(60)), None, "ran 60 s since the first RUNNING");
+        assert_eq!(
+            b.on_failure("a", t0 + secs(60)),
+            None,
+            "ran 60 s since the first RUNNING"
+        );
         b.on_failure("b", t0);
         assert!(b.on_failure("b", t0 + secs(1)).is_some());
         assert_eq!(b.failures("a"), 1);

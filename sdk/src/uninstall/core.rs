@@ -49,7 +49,7 @@ pub enum Input {
     /// OFFERS.
     Offers(Vec<Offer>),
     /// UPDATE.
-    Update(TaskStatus),
+    Update(Box<TaskStatus>),
     /// Time passed.
     Tick,
 }
@@ -176,14 +176,22 @@ impl UninstallCore {
             .map(|t| {
                 (
                     t.task_id,
-                    TrackedTask { name: t.name, agent_id: t.agent_id, state: t.state, last_kill: None },
+                    TrackedTask {
+                        name: t.name,
+                        agent_id: t.agent_id,
+                        state: t.state,
+                        last_kill: None,
+                    },
                 )
             })
             .collect();
         UninstallCore {
             role: role.into(),
             timings,
-            ours: framework_ids.into_iter().filter(|f| !f.is_empty()).collect(),
+            ours: framework_ids
+                .into_iter()
+                .filter(|f| !f.is_empty())
+                .collect(),
             tasks,
             stage: Stage::Subscribing,
             subscribed: false,
@@ -210,7 +218,12 @@ impl UninstallCore {
     /// Names of tasks not known gone yet, sorted.
     #[must_use]
     pub fn tasks_left(&self) -> Vec<&str> {
-        let mut names: Vec<&str> = self.tasks.values().filter(|t| !t.gone()).map(|t| t.name.as_str()).collect();
+        let mut names: Vec<&str> = self
+            .tasks
+            .values()
+            .filter(|t| !t.gone())
+            .map(|t| t.name.as_str())
+            .collect();
         names.sort_unstable();
         names
     }
@@ -233,7 +246,7 @@ impl UninstallCore {
         match input {
             Input::Subscribed(id) => self.on_subscribed(id, now, &mut actions),
             Input::Disconnected => self.subscribed = false,
-            Input::Update(status) => self.on_update(status, now, &mut actions),
+            Input::Update(status) => self.on_update(*status, now, &mut actions),
             Input::Offers(offers) => self.on_offers(offers, now, &mut actions),
             Input::Tick => self.on_tick(now, &mut actions),
         }
@@ -249,12 +262,19 @@ impl UninstallCore {
         // Implicit: the master reports every task it knows for us, so tasks
         // the state store never recorded are found and killed too.
         actions.push(Action::Call(Box::new(calls::reconcile(vec![]))));
-        let live: Vec<String> = self.tasks.iter().filter(|(_, t)| !t.gone()).map(|(id, _)| id.clone()).collect();
+        let live: Vec<String> = self
+            .tasks
+            .iter()
+            .filter(|(_, t)| !t.gone())
+            .map(|(id, _)| id.clone())
+            .collect();
         for task_id in live {
             self.kill(&task_id, now, actions);
         }
         self.last_revive = Some(now);
-        actions.push(Action::Call(Box::new(calls::revive(vec![self.role.clone()]))));
+        actions.push(Action::Call(Box::new(calls::revive(vec![
+            self.role.clone(),
+        ]))));
     }
 
     fn reconcile(&mut self, now: Instant, actions: &mut Vec<Action>) {
@@ -271,31 +291,49 @@ impl UninstallCore {
     }
 
     fn kill(&mut self, task_id: &str, now: Instant, actions: &mut Vec<Action>) {
-        let Some(task) = self.tasks.get_mut(task_id) else { return };
+        let Some(task) = self.tasks.get_mut(task_id) else {
+            return;
+        };
         task.last_kill = Some(now);
         self.progress.kills += 1;
-        actions.push(Action::Call(Box::new(calls::kill(TaskId { value: task_id.to_owned() }, task.agent_id.clone()))));
+        actions.push(Action::Call(Box::new(calls::kill(
+            TaskId {
+                value: task_id.to_owned(),
+            },
+            task.agent_id.clone(),
+        ))));
     }
 
     fn on_update(&mut self, status: TaskStatus, now: Instant, actions: &mut Vec<Action>) {
         let task_id = status.task_id.value.clone();
         let state = TaskState::try_from(status.state).unwrap_or(TaskState::TaskUnknown);
-        let task = self.tasks.entry(task_id.clone()).or_insert_with(|| TrackedTask {
-            name: task_id.clone(),
-            agent_id: None,
-            state: None,
-            last_kill: None,
-        });
+        let task = self
+            .tasks
+            .entry(task_id.clone())
+            .or_insert_with(|| TrackedTask {
+                name: task_id.clone(),
+                agent_id: None,
+                state: None,
+                last_kill: None,
+            });
         task.state = Some(state);
         if status.agent_id.is_some() {
             task.agent_id.clone_from(&status.agent_id);
         }
-        let recently_killed = task.last_kill.is_some_and(|k| now.saturating_duration_since(k) < Duration::from_secs(1));
+        let recently_killed = task
+            .last_kill
+            .is_some_and(|k| now.saturating_duration_since(k) < Duration::from_secs(1));
         if !is_gone(state) && !recently_killed && self.subscribed {
             self.kill(&task_id, now, actions);
         }
-        if let (Some(uuid), Some(agent_id)) = (status.uuid.filter(|u| !u.is_empty()), status.agent_id) {
-            actions.push(Action::Call(Box::new(calls::acknowledge(agent_id, status.task_id, uuid))));
+        if let (Some(uuid), Some(agent_id)) =
+            (status.uuid.filter(|u| !u.is_empty()), status.agent_id)
+        {
+            actions.push(Action::Call(Box::new(calls::acknowledge(
+                agent_id,
+                status.task_id,
+                uuid,
+            ))));
         }
     }
 
@@ -307,7 +345,8 @@ impl UninstallCore {
         }
         let empty = BTreeSet::new();
         // Per agent: the offers and our reservations in them.
-        let mut by_agent: BTreeMap<String, (Vec<OfferId>, Vec<plinth_proto::v1::Resource>)> = BTreeMap::new();
+        let mut by_agent: BTreeMap<String, (Vec<OfferId>, Vec<plinth_proto::v1::Resource>)> =
+            BTreeMap::new();
         let mut declined = Vec::new();
         let mut clean: BTreeSet<String> = BTreeSet::new();
         for offer in offers {
@@ -343,10 +382,17 @@ impl UninstallCore {
                     self.progress.volumes_destroyed += 1;
                 }
             }
-            actions.push(Action::Call(Box::new(calls::accept(offer_ids, operations, Some(REFUSE_SECONDS)))));
+            actions.push(Action::Call(Box::new(calls::accept(
+                offer_ids,
+                operations,
+                Some(REFUSE_SECONDS),
+            ))));
         }
         if !declined.is_empty() {
-            actions.push(Action::Call(Box::new(calls::decline(declined, Some(REFUSE_SECONDS)))));
+            actions.push(Action::Call(Box::new(calls::decline(
+                declined,
+                Some(REFUSE_SECONDS),
+            ))));
         }
         self.maybe_finish(now, actions);
     }
@@ -359,24 +405,37 @@ impl UninstallCore {
             .tasks
             .iter()
             .filter(|(_, t)| !t.gone())
-            .filter(|(_, t)| t.last_kill.is_none_or(|k| now.saturating_duration_since(k) >= self.timings.kill_retry))
+            .filter(|(_, t)| {
+                t.last_kill
+                    .is_none_or(|k| now.saturating_duration_since(k) >= self.timings.kill_retry)
+            })
             .map(|(id, _)| id.clone())
             .collect();
         for task_id in due {
             self.kill(&task_id, now, actions);
         }
-        if self.last_reconcile.is_none_or(|r| now.saturating_duration_since(r) >= self.timings.reconcile_every) {
+        if self
+            .last_reconcile
+            .is_none_or(|r| now.saturating_duration_since(r) >= self.timings.reconcile_every)
+        {
             self.reconcile(now, actions);
         }
-        if self.last_revive.is_none_or(|r| now.saturating_duration_since(r) >= self.timings.revive_every) {
+        if self
+            .last_revive
+            .is_none_or(|r| now.saturating_duration_since(r) >= self.timings.revive_every)
+        {
             self.last_revive = Some(now);
-            actions.push(Action::Call(Box::new(calls::revive(vec![self.role.clone()]))));
+            actions.push(Action::Call(Box::new(calls::revive(vec![
+                self.role.clone(),
+            ]))));
         }
         self.maybe_finish(now, actions);
     }
 
     fn maybe_finish(&mut self, now: Instant, actions: &mut Vec<Action>) {
-        let quiet = self.last_ours.is_some_and(|t| now.saturating_duration_since(t) >= self.timings.quiet);
+        let quiet = self
+            .last_ours
+            .is_some_and(|t| now.saturating_duration_since(t) >= self.timings.quiet);
         let tasks_gone = self.tasks.values().all(TrackedTask::gone);
         if self.subscribed && quiet && tasks_gone && self.dirty_agents.is_empty() {
             self.stage = Stage::Finished;
@@ -390,7 +449,10 @@ fn decline_all(offers: Vec<Offer>, actions: &mut Vec<Action>) {
         return;
     }
     let ids = offers.into_iter().map(|o| o.id).collect();
-    actions.push(Action::Call(Box::new(calls::decline(ids, Some(REFUSE_SECONDS)))));
+    actions.push(Action::Call(Box::new(calls::decline(
+        ids,
+        Some(REFUSE_SECONDS),
+    ))));
 }
 
 /// The `resource_id` label of the top reservation (refined or old format).
@@ -399,5 +461,10 @@ fn resource_id(r: &plinth_proto::v1::Resource) -> Option<&str> {
         Some(top) => top.labels.as_ref(),
         None => r.reservation.as_ref().and_then(|x| x.labels.as_ref()),
     }?;
-    labels.labels.iter().find(|l| l.key == crate::offer::labels::RESOURCE_ID)?.value.as_deref()
+    labels
+        .labels
+        .iter()
+        .find(|l| l.key == crate::offer::labels::RESOURCE_ID)?
+        .value
+        .as_deref()
 }

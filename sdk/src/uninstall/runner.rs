@@ -10,9 +10,13 @@ use plinth_proto::v1::{FrameworkId, FrameworkInfo, TaskState, framework_info};
 use tokio::time::Instant;
 
 use super::core::{Action, Input, KnownTask, Timings, UninstallCore};
-use crate::mesos::{Caller, ClientConfig, ClientEvent, Credentials, MesosError, SchedulerClient, calls};
+use crate::mesos::{
+    Caller, ClientConfig, ClientEvent, Credentials, MesosError, SchedulerClient, calls,
+};
 use crate::spec::ServiceSpec;
-use crate::state::{AnyPersister, BackendConfig, LeaderLock, LeadershipLost, Persister as _, StateStore};
+use crate::state::{
+    AnyPersister, BackendConfig, LeaderLock, LeadershipLost, Persister as _, StateStore,
+};
 
 /// The property marking a service as being uninstalled. Set before anything
 /// else is done; a scheduler that finds it set resumes the uninstall.
@@ -114,7 +118,9 @@ pub enum UninstallError {
     #[error("Mesos: {0}")]
     Mesos(#[from] MesosError),
     /// The deadline passed.
-    #[error("uninstall not finished after {after:?}; tasks not gone yet: {tasks_left:?} (run it again to resume)")]
+    #[error(
+        "uninstall not finished after {after:?}; tasks not gone yet: {tasks_left:?} (run it again to resume)"
+    )]
     DeadlineExceeded {
         /// The deadline.
         after: Duration,
@@ -164,7 +170,10 @@ pub async fn uninstall(options: UninstallOptions) -> Result<UninstallReport, Uni
     let lock = match deadline {
         Some((at, after)) => tokio::time::timeout_at(at, persister.leader_lock())
             .await
-            .map_err(|_| UninstallError::DeadlineExceeded { after, tasks_left: Vec::new() })??,
+            .map_err(|_| UninstallError::DeadlineExceeded {
+                after,
+                tasks_left: Vec::new(),
+            })??,
         None => persister.leader_lock().await?,
     };
     let result = run(&options, persister, &lock, deadline).await;
@@ -186,7 +195,10 @@ async fn run(
         ..UninstallReport::default()
     };
     store.store_property(UNINSTALLING_PROPERTY, "true").await?;
-    tracing::info!(resumed = report.resumed, "uninstall: marked the state 'uninstalling'");
+    tracing::info!(
+        resumed = report.resumed,
+        "uninstall: marked the state 'uninstalling'"
+    );
 
     let Some(framework_id) = store.fetch_framework_id().await? else {
         tracing::info!("uninstall: the service never registered; deleting its state");
@@ -203,16 +215,27 @@ async fn run(
                 name: info.name.clone(),
                 task_id: info.task_id.value.clone(),
                 agent_id: Some(info.agent_id.clone()).filter(|a| !a.value.is_empty()),
-                state: stored.status.and_then(|s| TaskState::try_from(s.state).ok()),
+                state: stored
+                    .status
+                    .and_then(|s| TaskState::try_from(s.state).ok()),
             })
         })
         .collect();
     let role = options.role.clone().unwrap_or_else(|| options.spec.role());
-    let mut core = UninstallCore::new(role.clone(), [framework_id.value.clone()], tasks, options.timings);
+    let mut core = UninstallCore::new(
+        role.clone(),
+        [framework_id.value.clone()],
+        tasks,
+        options.timings,
+    );
 
     let mut fresh = false;
     loop {
-        let id = if fresh { None } else { Some(framework_id.clone()) };
+        let id = if fresh {
+            None
+        } else {
+            Some(framework_id.clone())
+        };
         match drive(options, &role, id, &mut core, lock, deadline).await {
             Ok(torn_down) => {
                 report.torn_down = torn_down;
@@ -255,8 +278,14 @@ impl From<UninstallError> for Drive {
 
 fn framework(options: &UninstallOptions, role: &str, id: Option<FrameworkId>) -> FrameworkInfo {
     use framework_info::capability::Type;
-    let capability = |t: Type| framework_info::Capability { r#type: Some(t as i32) };
-    let failover = if id.is_some() { options.failover_timeout } else { Duration::ZERO };
+    let capability = |t: Type| framework_info::Capability {
+        r#type: Some(t as i32),
+    };
+    let failover = if id.is_some() {
+        options.failover_timeout
+    } else {
+        Duration::ZERO
+    };
     FrameworkInfo {
         user: options.spec.user(),
         name: options.spec.name.clone(),
@@ -264,7 +293,12 @@ fn framework(options: &UninstallOptions, role: &str, id: Option<FrameworkId>) ->
         failover_timeout: Some(failover.as_secs_f64()),
         checkpoint: Some(true),
         roles: vec![role.to_owned()],
-        principal: Some(options.principal.clone().unwrap_or_else(|| options.spec.principal())),
+        principal: Some(
+            options
+                .principal
+                .clone()
+                .unwrap_or_else(|| options.spec.principal()),
+        ),
         capabilities: vec![
             capability(Type::MultiRole),
             capability(Type::ReservationRefinement),
@@ -288,7 +322,10 @@ async fn drive(
     let principal = info.principal.clone().unwrap_or_default();
     let mut config = ClientConfig::new(&options.master, info).map_err(UninstallError::from)?;
     config.encoding = options.encoding;
-    config.credentials = options.secret.clone().map(|secret| Credentials { principal, secret });
+    config.credentials = options
+        .secret
+        .clone()
+        .map(|secret| Credentials { principal, secret });
     let client = SchedulerClient::new(config);
     let caller = client.caller();
     let mut events = client.subscribe();
@@ -347,7 +384,10 @@ async fn drive(
                 }
             }
         }
-        if options.crash_at == Some(CrashPoint::TasksGone) && subscribed_once && core.tasks_left().is_empty() {
+        if options.crash_at == Some(CrashPoint::TasksGone)
+            && subscribed_once
+            && core.tasks_left().is_empty()
+        {
             return Err(UninstallError::InjectedCrash(CrashPoint::TasksGone).into());
         }
     }
@@ -374,12 +414,17 @@ async fn teardown(caller: &Caller) -> Result<(), MesosError> {
             }
             Err(_) => {
                 tracing::warn!(attempt, "uninstall: TEARDOWN timed out");
-                last = Some(MesosError::Timeout { operation: "TEARDOWN call".into(), after: CALL_TIMEOUT });
+                last = Some(MesosError::Timeout {
+                    operation: "TEARDOWN call".into(),
+                    after: CALL_TIMEOUT,
+                });
             }
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    Err(last.unwrap_or(MesosError::NotSubscribed { operation: "TEARDOWN call".into() }))
+    Err(last.unwrap_or(MesosError::NotSubscribed {
+        operation: "TEARDOWN call".into(),
+    }))
 }
 
 fn input_of(event: ClientEvent) -> Option<Input> {
@@ -390,7 +435,9 @@ fn input_of(event: ClientEvent) -> Option<Input> {
             let kind = event.r#type.and_then(|t| event::Type::try_from(t).ok());
             match kind {
                 Some(event::Type::Offers) => event.offers.map(|o| Input::Offers(o.offers)),
-                Some(event::Type::Update) => event.update.map(|u| Input::Update(u.status)),
+                Some(event::Type::Update) => {
+                    event.update.map(|u| Input::Update(Box::new(u.status)))
+                }
                 _ => None,
             }
         }

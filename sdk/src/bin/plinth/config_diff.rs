@@ -81,7 +81,10 @@ impl Source {
             (None, Some(t)) => Some(t.trim().to_owned()).filter(|t| !t.is_empty()),
             (None, None) => None,
         };
-        Ok(Source::Api { url: url.to_owned(), token })
+        Ok(Source::Api {
+            url: url.to_owned(),
+            token,
+        })
     }
 }
 
@@ -101,7 +104,10 @@ pub(crate) fn run(
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -163,12 +169,19 @@ pub(crate) async fn execute(
 async fn read_from_state(state: &str) -> anyhow::Result<Target> {
     let backend: BackendConfig = state.parse().with_context(|| format!("--state {state}"))?;
     if backend == BackendConfig::Memory {
-        bail!("--state memory holds nothing between processes: use zk://HOST:PORT/ROOT or file:DIR");
+        bail!(
+            "--state memory holds nothing between processes: use zk://HOST:PORT/ROOT or file:DIR"
+        );
     }
-    let stored = tokio::time::timeout(Duration::from_secs(30), plinth::config::read_target(&backend))
-        .await
-        .map_err(|_| anyhow!("reading the target from {state} took more than 30 s"))??
-        .ok_or_else(|| anyhow!("no target configuration in {state}: the service was never started there"))?;
+    let stored = tokio::time::timeout(
+        Duration::from_secs(30),
+        plinth::config::read_target(&backend),
+    )
+    .await
+    .map_err(|_| anyhow!("reading the target from {state} took more than 30 s"))??
+    .ok_or_else(|| {
+        anyhow!("no target configuration in {state}: the service was never started there")
+    })?;
     Ok(Target {
         origin: format!("configuration {} in {state}", stored.id),
         spec: stored.spec,
@@ -185,7 +198,11 @@ async fn fetch_from_api(url: &str, token: Option<&str>) -> anyhow::Result<Target
     if base.starts_with("https://") {
         bail!("--url {url}: https is not supported by this CLI yet; use http:// or --state");
     }
-    let base = if base.contains("://") { base.to_owned() } else { format!("http://{base}") };
+    let base = if base.contains("://") {
+        base.to_owned()
+    } else {
+        format!("http://{base}")
+    };
     let json = get_json(&base, "/v1/configurations/target", token).await?;
     let (id, yml, note) = match stored_yml(&json) {
         Some((id, yml)) => (id, yml, None),
@@ -214,10 +231,19 @@ async fn fetch_from_api(url: &str, token: Option<&str>) -> anyhow::Result<Target
             .unwrap_or_else(|| "(id unknown)".to_owned()),
     };
     let spec = spec_from_stored(&id, &yml)?;
-    Ok(Target { origin: format!("configuration {id} from {base}"), spec, update_completed: true, note })
+    Ok(Target {
+        origin: format!("configuration {id} from {base}"),
+        spec,
+        update_completed: true,
+        note,
+    })
 }
 
-async fn get_json(base: &str, path: &str, token: Option<&str>) -> anyhow::Result<serde_json::Value> {
+async fn get_json(
+    base: &str,
+    path: &str,
+    token: Option<&str>,
+) -> anyhow::Result<serde_json::Value> {
     use http_body_util::{BodyExt as _, Empty, Limited};
 
     let endpoint = format!("{base}{path}");
@@ -227,9 +253,13 @@ async fn get_json(base: &str, path: &str, token: Option<&str>) -> anyhow::Result
         request = request.header(http::header::AUTHORIZATION, format!("Bearer {token}"));
     }
     let request = request.body(Empty::<bytes::Bytes>::new())?;
-    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http();
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http();
     let fetch = async {
-        let response = client.request(request).await.with_context(|| format!("GET {endpoint}"))?;
+        let response = client
+            .request(request)
+            .await
+            .with_context(|| format!("GET {endpoint}"))?;
         let status = response.status();
         let body = Limited::new(response.into_body(), MAX_BODY)
             .collect()
@@ -243,11 +273,16 @@ async fn get_json(base: &str, path: &str, token: Option<&str>) -> anyhow::Result
         .map_err(|_| anyhow!("GET {endpoint}: no answer within {FETCH_TIMEOUT:?}"))??;
     match status.as_u16() {
         200 => {}
-        401 | 403 => bail!("GET {endpoint}: {status}; pass the API token with --token-file (or PLINTH_TOKEN)"),
+        401 | 403 => bail!(
+            "GET {endpoint}: {status}; pass the API token with --token-file (or PLINTH_TOKEN)"
+        ),
         404 => bail!(
             "GET {endpoint}: 404; the scheduler has no target configuration yet or does not serve it (try --state)"
         ),
-        _ => bail!("GET {endpoint}: {status}: {}", String::from_utf8_lossy(&body[..body.len().min(300)])),
+        _ => bail!(
+            "GET {endpoint}: {status}: {}",
+            String::from_utf8_lossy(&body[..body.len().min(300)])
+        ),
     }
     serde_json::from_slice(&body).with_context(|| format!("GET {endpoint}: the answer is not JSON"))
 }
@@ -261,7 +296,11 @@ pub(crate) fn stored_yml(json: &serde_json::Value) -> Option<(Option<String>, St
     }
     json.as_object()?.values().find_map(|inner| {
         let yml = inner.get("service_yml")?.as_str()?;
-        let id = inner.get("id").and_then(|v| v.as_str()).map(str::to_owned).or_else(|| top_id.clone());
+        let id = inner
+            .get("id")
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+            .or_else(|| top_id.clone());
         Some((id, yml.to_owned()))
     })
 }

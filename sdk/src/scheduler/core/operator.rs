@@ -447,7 +447,7 @@ pods:
                 tasks: vec!["hello-0-server".into()]
             })
         );
-        assert_eq!(kills(&effects), [info.task_id.value.clone()]);
+        assert_eq!(kills(&effects), std::slice::from_ref(&info.task_id.value));
         assert!(
             !effects.iter().any(|e| matches!(e, Effect::StoreTasks(_))),
             "restart relabels nothing"

@@ -14,20 +14,34 @@ impl SchedulerCore {
     /// other than the target; true when there were some (the step waits).
     /// Repeated on every offer cycle until they are gone (KILL is idempotent).
     pub(super) fn kill_stale(&self, at: &StepRef, effects: &mut Vec<Effect>) -> bool {
-        let Some(step) = self.plans.iter().find(|p| p.name() == at.plan).and_then(|p| p.step(at)) else {
+        let Some(step) = self
+            .plans
+            .iter()
+            .find(|p| p.name() == at.plan)
+            .and_then(|p| p.step(at))
+        else {
             return false;
         };
         if *step.kind() != StepKind::Deploy {
             return false;
         }
-        let Some(instance) = step.pod_instance() else { return false };
-        let names: Vec<String> = step.tasks().into_iter().map(|t| instance.task_name(t)).collect();
+        let Some(instance) = step.pod_instance() else {
+            return false;
+        };
+        let names: Vec<String> = step
+            .tasks()
+            .into_iter()
+            .map(|t| instance.task_name(t))
+            .collect();
         let known = self.tasks.values().map(|k| (&k.info, k.status.as_ref()));
         let stale = crate::config::stale_tasks(known, &names, &self.ctx.target_config_id);
         for info in &stale {
             tracing::info!(task = %info.name, step = %step.name(), "rolling update: killing the task running on an older config");
             let agent = Some(info.agent_id.clone()).filter(|a| !a.value.is_empty());
-            effects.push(Effect::Call(Box::new(calls::kill(info.task_id.clone(), agent))));
+            effects.push(Effect::Call(Box::new(calls::kill(
+                info.task_id.clone(),
+                agent,
+            ))));
         }
         !stale.is_empty()
     }
