@@ -12,7 +12,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use futures::StreamExt as _;
-use plinth::mesos::{BackoffConfig, ClientConfig, ClientEvent, Credentials, MesosError, SchedulerClient, calls};
+use plinth::mesos::{
+    BackoffConfig, ClientConfig, ClientEvent, Credentials, MesosError, SchedulerClient, calls,
+};
 use plinth_proto::codec::Encoding;
 use plinth_proto::recordio::frame;
 use plinth_proto::v1::scheduler::{Call, Event, call, event};
@@ -25,7 +27,10 @@ enum OnSubscribe {
     Status(u16, &'static str),
     Redirect(String),
     /// SUBSCRIBED with this heartbeat interval, then the given behaviour.
-    Stream { heartbeat: f64, then: AfterSubscribed },
+    Stream {
+        heartbeat: f64,
+        then: AfterSubscribed,
+    },
 }
 
 #[derive(Clone, Copy)]
@@ -59,10 +64,22 @@ struct Script {
 
 type Shared = Arc<Mutex<Script>>;
 
-async fn scheduler_endpoint(State(script): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+async fn scheduler_endpoint(
+    State(script): State<Shared>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
     let content_type = header("content-type");
-    let encoding = content_type.as_deref().and_then(Encoding::from_content_type).unwrap_or_default();
+    let encoding = content_type
+        .as_deref()
+        .and_then(Encoding::from_content_type)
+        .unwrap_or_default();
     let call: Call = match encoding.decode(&body) {
         Ok(call) => call,
         Err(e) => return plain(400, &e.to_string()),
@@ -80,7 +97,11 @@ async fn scheduler_endpoint(State(script): State<Shared>, headers: HeaderMap, bo
         let (code, text) = s.call_answers.pop_front().unwrap_or((202, ""));
         return plain(code, text);
     }
-    match s.subscribes.pop_front().unwrap_or(OnSubscribe::Status(503, "script exhausted")) {
+    match s
+        .subscribes
+        .pop_front()
+        .unwrap_or(OnSubscribe::Status(503, "script exhausted"))
+    {
         OnSubscribe::Status(code, text) => plain(code, text),
         OnSubscribe::Redirect(location) => Response::builder()
             .status(307)
@@ -90,10 +111,9 @@ async fn scheduler_endpoint(State(script): State<Shared>, headers: HeaderMap, bo
         OnSubscribe::Stream { heartbeat, then } => {
             s.streams += 1;
             let stream_id = format!("stream-{}", s.streams);
-            let framework_id = call
-                .framework_id
-                .clone()
-                .unwrap_or(FrameworkId { value: "fw-0001".into() });
+            let framework_id = call.framework_id.clone().unwrap_or(FrameworkId {
+                value: "fw-0001".into(),
+            });
             let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(16);
             let record = move |event: &Event| Ok(frame(&encoding.encode(event)));
             let subscribed = Event {
@@ -111,13 +131,18 @@ async fn scheduler_endpoint(State(script): State<Shared>, headers: HeaderMap, bo
                 AfterSubscribed::Error(message) => {
                     let error = Event {
                         r#type: Some(event::Type::Error as i32),
-                        error: Some(event::Error { message: message.into() }),
+                        error: Some(event::Error {
+                            message: message.into(),
+                        }),
                         ..Default::default()
                     };
                     tx.try_send(record(&error)).unwrap();
                 }
                 AfterSubscribed::Heartbeats => {
-                    let beat = Event { r#type: Some(event::Type::Heartbeat as i32), ..Default::default() };
+                    let beat = Event {
+                        r#type: Some(event::Type::Heartbeat as i32),
+                        ..Default::default()
+                    };
                     tokio::spawn(async move {
                         loop {
                             tokio::time::sleep(Duration::from_secs_f64(heartbeat)).await;
@@ -128,7 +153,9 @@ async fn scheduler_endpoint(State(script): State<Shared>, headers: HeaderMap, bo
                     });
                 }
             }
-            let stream = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
+            let stream = futures::stream::unfold(rx, |mut rx| async move {
+                rx.recv().await.map(|item| (item, rx))
+            });
             Response::builder()
                 .status(200)
                 .header("content-type", encoding.content_type())
@@ -158,7 +185,11 @@ async fn master(script: Shared) -> String {
 }
 
 fn config(addr: &str) -> ClientConfig {
-    let info = FrameworkInfo { user: "nobody".into(), name: "test".into(), ..Default::default() };
+    let info = FrameworkInfo {
+        user: "nobody".into(),
+        name: "test".into(),
+        ..Default::default()
+    };
     let mut config = ClientConfig::new(&format!("http://{addr}"), info).unwrap();
     config.backoff = BackoffConfig {
         initial: Duration::from_millis(10),
@@ -171,7 +202,10 @@ fn config(addr: &str) -> ClientConfig {
 }
 
 fn script(subscribes: Vec<OnSubscribe>) -> Shared {
-    Arc::new(Mutex::new(Script { subscribes: subscribes.into(), ..Default::default() }))
+    Arc::new(Mutex::new(Script {
+        subscribes: subscribes.into(),
+        ..Default::default()
+    }))
 }
 
 async fn next(events: &mut plinth::mesos::Subscription) -> Result<ClientEvent, MesosError> {
@@ -190,18 +224,30 @@ fn subscribed_id(event: Result<ClientEvent, MesosError>) -> String {
 
 #[tokio::test]
 async fn follows_protocol_relative_redirect_to_the_leader() {
-    let leader_script = script(vec![OnSubscribe::Stream { heartbeat: 15.0, then: AfterSubscribed::Silent }]);
+    let leader_script = script(vec![OnSubscribe::Stream {
+        heartbeat: 15.0,
+        then: AfterSubscribed::Silent,
+    }]);
     let leader = master(leader_script.clone()).await;
-    let follower_script = script(vec![OnSubscribe::Redirect(format!("//{leader}/api/v1/scheduler"))]);
+    let follower_script = script(vec![OnSubscribe::Redirect(format!(
+        "//{leader}/api/v1/scheduler"
+    ))]);
     let follower = master(follower_script.clone()).await;
 
     let client = SchedulerClient::new(config(&follower));
     let mut events = client.subscribe();
     assert_eq!(subscribed_id(next(&mut events).await), "fw-0001");
-    assert_eq!(client.session().borrow().leader.to_string(), format!("http://{leader}/api/v1/scheduler"));
+    assert_eq!(
+        client.session().borrow().leader.to_string(),
+        format!("http://{leader}/api/v1/scheduler")
+    );
 
     client.caller().call(calls::revive(vec![])).await.unwrap();
-    assert_eq!(follower_script.lock().unwrap().seen.len(), 1, "only the redirected SUBSCRIBE hit the follower");
+    assert_eq!(
+        follower_script.lock().unwrap().seen.len(),
+        1,
+        "only the redirected SUBSCRIBE hit the follower"
+    );
     let seen = leader_script.lock().unwrap().seen.clone();
     assert_eq!(seen.len(), 2, "SUBSCRIBE and REVIVE went to the leader");
 }
@@ -211,7 +257,10 @@ async fn retries_503_with_backoff_then_subscribes() {
     let s = script(vec![
         OnSubscribe::Status(503, "no leader"),
         OnSubscribe::Status(503, "no leader"),
-        OnSubscribe::Stream { heartbeat: 15.0, then: AfterSubscribed::Silent },
+        OnSubscribe::Stream {
+            heartbeat: 15.0,
+            then: AfterSubscribed::Silent,
+        },
     ]);
     let addr = master(s.clone()).await;
     let client = SchedulerClient::new(config(&addr));
@@ -219,7 +268,10 @@ async fn retries_503_with_backoff_then_subscribes() {
     let started = std::time::Instant::now();
     assert_eq!(subscribed_id(next(&mut events).await), "fw-0001");
     assert_eq!(s.lock().unwrap().seen.len(), 3);
-    assert!(started.elapsed() >= Duration::from_millis(10), "backed off between attempts");
+    assert!(
+        started.elapsed() >= Duration::from_millis(10),
+        "backed off between attempts"
+    );
 }
 
 #[tokio::test]
@@ -242,8 +294,14 @@ async fn gives_up_after_the_configured_attempts() {
 #[tokio::test]
 async fn heartbeat_loss_reconnects_with_the_framework_id() {
     let s = script(vec![
-        OnSubscribe::Stream { heartbeat: 0.1, then: AfterSubscribed::Silent },
-        OnSubscribe::Stream { heartbeat: 0.1, then: AfterSubscribed::Heartbeats },
+        OnSubscribe::Stream {
+            heartbeat: 0.1,
+            then: AfterSubscribed::Silent,
+        },
+        OnSubscribe::Stream {
+            heartbeat: 0.1,
+            then: AfterSubscribed::Heartbeats,
+        },
     ]);
     let addr = master(s.clone()).await;
     let mut cfg = config(&addr);
@@ -252,7 +310,9 @@ async fn heartbeat_loss_reconnects_with_the_framework_id() {
     let mut events = client.subscribe();
     let first = subscribed_id(next(&mut events).await);
     match next(&mut events).await {
-        Ok(ClientEvent::Disconnected { reason }) => assert!(reason.contains("heartbeats missed"), "{reason}"),
+        Ok(ClientEvent::Disconnected { reason }) => {
+            assert!(reason.contains("heartbeats missed"), "{reason}")
+        }
         other => panic!("expected Disconnected, got {other:?}"),
     }
     assert_eq!(subscribed_id(next(&mut events).await), first);
@@ -262,16 +322,32 @@ async fn heartbeat_loss_reconnects_with_the_framework_id() {
     }
     let seen = s.lock().unwrap().seen.clone();
     assert_eq!(seen.len(), 2);
-    assert!(seen[0].call.framework_id.is_none(), "first SUBSCRIBE registers a new framework");
+    assert!(
+        seen[0].call.framework_id.is_none(),
+        "first SUBSCRIBE registers a new framework"
+    );
     let again = &seen[1].call;
-    assert_eq!(again.framework_id.as_ref().map(|f| f.value.as_str()), Some(first.as_str()));
-    let info_id = again.subscribe.as_ref().and_then(|s| s.framework_info.id.as_ref());
-    assert_eq!(info_id.map(|f| f.value.as_str()), Some(first.as_str()), "framework_info.id matches");
+    assert_eq!(
+        again.framework_id.as_ref().map(|f| f.value.as_str()),
+        Some(first.as_str())
+    );
+    let info_id = again
+        .subscribe
+        .as_ref()
+        .and_then(|s| s.framework_info.id.as_ref());
+    assert_eq!(
+        info_id.map(|f| f.value.as_str()),
+        Some(first.as_str()),
+        "framework_info.id matches"
+    );
 }
 
 #[tokio::test]
 async fn stream_id_on_every_call_and_never_on_subscribe() {
-    let s = script(vec![OnSubscribe::Stream { heartbeat: 15.0, then: AfterSubscribed::Silent }]);
+    let s = script(vec![OnSubscribe::Stream {
+        heartbeat: 15.0,
+        then: AfterSubscribed::Silent,
+    }]);
     let addr = master(s.clone()).await;
     let client = SchedulerClient::new(config(&addr));
     let caller = client.caller();
@@ -279,21 +355,31 @@ async fn stream_id_on_every_call_and_never_on_subscribe() {
     assert!(matches!(err, MesosError::NotSubscribed { .. }), "{err}");
     let mut events = client.subscribe();
     subscribed_id(next(&mut events).await);
-    caller.call(calls::suppress(vec!["r".into()])).await.unwrap();
+    caller
+        .call(calls::suppress(vec!["r".into()]))
+        .await
+        .unwrap();
     caller.call(calls::reconcile(vec![])).await.unwrap();
     let seen = s.lock().unwrap().seen.clone();
     assert_eq!(seen.len(), 3);
     assert!(seen[0].subscribe && seen[0].stream_id.is_none());
     for call in &seen[1..] {
         assert_eq!(call.stream_id.as_deref(), Some("stream-1"));
-        assert_eq!(call.call.framework_id.as_ref().unwrap().value, "fw-0001", "framework_id filled in");
+        assert_eq!(
+            call.call.framework_id.as_ref().unwrap().value,
+            "fw-0001",
+            "framework_id filled in"
+        );
         assert_eq!(call.content_type.as_deref(), Some("application/x-protobuf"));
     }
 }
 
 #[tokio::test]
 async fn call_errors_carry_the_masters_text() {
-    let s = script(vec![OnSubscribe::Stream { heartbeat: 15.0, then: AfterSubscribed::Silent }]);
+    let s = script(vec![OnSubscribe::Stream {
+        heartbeat: 15.0,
+        then: AfterSubscribed::Silent,
+    }]);
     s.lock().unwrap().call_answers = VecDeque::from([
         (400, "Expecting 'accept' to be present"),
         (403, "Framework is not subscribed"),
@@ -306,11 +392,15 @@ async fn call_errors_carry_the_masters_text() {
     subscribed_id(next(&mut events).await);
     let caller = client.caller();
     match caller.call(calls::teardown()).await {
-        Err(MesosError::BadRequest { message }) => assert_eq!(message, "Expecting 'accept' to be present"),
+        Err(MesosError::BadRequest { message }) => {
+            assert_eq!(message, "Expecting 'accept' to be present")
+        }
         other => panic!("{other:?}"),
     }
     match caller.call(calls::teardown()).await {
-        Err(MesosError::Forbidden { message }) => assert_eq!(message, "Framework is not subscribed"),
+        Err(MesosError::Forbidden { message }) => {
+            assert_eq!(message, "Framework is not subscribed")
+        }
         other => panic!("{other:?}"),
     }
     // 503 is retried; the retry gets 202.
@@ -320,10 +410,16 @@ async fn call_errors_carry_the_masters_text() {
 
 #[tokio::test]
 async fn unauthorized_subscribe_is_fatal_and_basic_auth_is_sent() {
-    let s = script(vec![OnSubscribe::Status(401, "Unauthorized: bad credentials")]);
+    let s = script(vec![OnSubscribe::Status(
+        401,
+        "Unauthorized: bad credentials",
+    )]);
     let addr = master(s.clone()).await;
     let mut cfg = config(&addr);
-    cfg.credentials = Some(Credentials { principal: "hello".into(), secret: "s3cret".into() });
+    cfg.credentials = Some(Credentials {
+        principal: "hello".into(),
+        secret: "s3cret".into(),
+    });
     let mut events = SchedulerClient::new(cfg).subscribe();
     match next(&mut events).await {
         Err(MesosError::Unauthorized { message }) => assert!(message.contains("bad credentials")),
@@ -331,12 +427,18 @@ async fn unauthorized_subscribe_is_fatal_and_basic_auth_is_sent() {
     }
     assert!(events.next().await.is_none());
     let seen = s.lock().unwrap().seen.clone();
-    assert_eq!(seen[0].authorization.as_deref(), Some("Basic aGVsbG86czNjcmV0"));
+    assert_eq!(
+        seen[0].authorization.as_deref(),
+        Some("Basic aGVsbG86czNjcmV0")
+    );
 }
 
 #[tokio::test]
 async fn error_event_ends_the_subscription() {
-    let s = script(vec![OnSubscribe::Stream { heartbeat: 15.0, then: AfterSubscribed::Error("Framework failed over") }]);
+    let s = script(vec![OnSubscribe::Stream {
+        heartbeat: 15.0,
+        then: AfterSubscribed::Error("Framework failed over"),
+    }]);
     let addr = master(s).await;
     let client = SchedulerClient::new(config(&addr));
     let mut events = client.subscribe();
@@ -351,7 +453,10 @@ async fn error_event_ends_the_subscription() {
 
 #[tokio::test]
 async fn json_mode_sends_and_reads_json() {
-    let s = script(vec![OnSubscribe::Stream { heartbeat: 0.05, then: AfterSubscribed::Heartbeats }]);
+    let s = script(vec![OnSubscribe::Stream {
+        heartbeat: 0.05,
+        then: AfterSubscribed::Heartbeats,
+    }]);
     let addr = master(s.clone()).await;
     let mut cfg = config(&addr);
     cfg.encoding = Encoding::Json;
@@ -361,5 +466,8 @@ async fn json_mode_sends_and_reads_json() {
     assert!(matches!(next(&mut events).await, Ok(ClientEvent::Event(_))));
     client.caller().call(calls::revive(vec![])).await.unwrap();
     let seen = s.lock().unwrap().seen.clone();
-    assert!(seen.iter().all(|c| c.content_type.as_deref() == Some("application/json")));
+    assert!(
+        seen.iter()
+            .all(|c| c.content_type.as_deref() == Some("application/json"))
+    );
 }

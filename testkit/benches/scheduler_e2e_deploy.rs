@@ -44,7 +44,10 @@ use tokio::sync::Semaphore;
 const AGENTS: usize = 1000;
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// The master every run uses: the null-scheduler bench's configuration.
@@ -113,7 +116,11 @@ struct NullRun {
 /// `n` tasks and runs until all are RUNNING, timed from subscribing.
 async fn null_scheduler(secs: f64, limit: Option<u64>) -> anyhow::Result<NullRun> {
     let master = master().await?;
-    let info = FrameworkInfo { user: "bench".into(), name: "null-scheduler".into(), ..Default::default() };
+    let info = FrameworkInfo {
+        user: "bench".into(),
+        name: "null-scheduler".into(),
+        ..Default::default()
+    };
     let mut config = ClientConfig::new(master.url(), info)?;
     config.encoding = Encoding::Protobuf;
     let client = SchedulerClient::new(config);
@@ -132,7 +139,8 @@ async fn null_scheduler(secs: f64, limit: Option<u64>) -> anyhow::Result<NullRun
             (Some(n), _) if running >= n => break,
             _ => {}
         }
-        let Some(event) = tokio::time::timeout(Duration::from_secs(10), events.next()).await? else {
+        let Some(event) = tokio::time::timeout(Duration::from_secs(10), events.next()).await?
+        else {
             anyhow::bail!("subscription ended");
         };
         let event = match event? {
@@ -148,29 +156,42 @@ async fn null_scheduler(secs: f64, limit: Option<u64>) -> anyhow::Result<NullRun
                 if limit.is_some_and(|n| next_task >= n) {
                     let caller = caller.clone();
                     tokio::spawn(async move {
-                        let _ = caller.call(calls::decline(vec![offer.id], Some(3600.0))).await;
+                        let _ = caller
+                            .call(calls::decline(vec![offer.id], Some(3600.0)))
+                            .await;
                     });
                     continue;
                 }
                 next_task += 1;
                 let task = TaskInfo {
                     name: "null".into(),
-                    task_id: TaskId { value: format!("t{next_task}") },
+                    task_id: TaskId {
+                        value: format!("t{next_task}"),
+                    },
                     agent_id: offer.agent_id.clone(),
                     resources: vec![scalar("cpus", 0.01), scalar("mem", 1.0)],
-                    command: Some(CommandInfo { value: Some("true".into()), ..Default::default() }),
+                    command: Some(CommandInfo {
+                        value: Some("true".into()),
+                        ..Default::default()
+                    }),
                     ..Default::default()
                 };
                 let op = Operation {
                     r#type: Some(operation::Type::Launch as i32),
-                    launch: Some(operation::Launch { task_infos: vec![task] }),
+                    launch: Some(operation::Launch {
+                        task_infos: vec![task],
+                    }),
                     ..Default::default()
                 };
                 let permit = Arc::clone(&in_flight).acquire_owned().await?;
                 let caller = caller.clone();
                 let accepted = Arc::clone(&accepted);
                 tokio::spawn(async move {
-                    if caller.call(calls::accept(vec![offer.id], vec![op], Some(0.0))).await.is_ok() {
+                    if caller
+                        .call(calls::accept(vec![offer.id], vec![op], Some(0.0)))
+                        .await
+                        .is_ok()
+                    {
                         accepted.fetch_add(1, Ordering::Relaxed);
                     }
                     drop(permit);
@@ -185,13 +206,17 @@ async fn null_scheduler(secs: f64, limit: Option<u64>) -> anyhow::Result<NullRun
                 let permit = Arc::clone(&in_flight).acquire_owned().await?;
                 let caller = caller.clone();
                 tokio::spawn(async move {
-                    let _ = caller.call(calls::acknowledge(agent, status.task_id, uuid)).await;
+                    let _ = caller
+                        .call(calls::acknowledge(agent, status.task_id, uuid))
+                        .await;
                     drop(permit);
                 });
             }
         }
     }
-    let Some((t0, before)) = start else { anyhow::bail!("no offers arrived") };
+    let Some((t0, before)) = start else {
+        anyhow::bail!("no offers arrived")
+    };
     let elapsed = match limit {
         None => t0.elapsed().as_secs_f64(),
         Some(_) => subscribed_at.elapsed().as_secs_f64(),
@@ -220,7 +245,10 @@ struct Milestones {
     complete: f64,
 }
 
-async fn plinth_deploy(pods: usize, state: BackendConfig) -> anyhow::Result<(Milestones, plinth_testkit::cluster::Stats)> {
+async fn plinth_deploy(
+    pods: usize,
+    state: BackendConfig,
+) -> anyhow::Result<(Milestones, plinth_testkit::cluster::Stats)> {
     let master = master().await?;
     let env = BTreeMap::new();
     let spec = plinth::spec::load_str(&spec_text(pods), &env, Some("e2e-bench.yml"))
@@ -245,7 +273,11 @@ async fn plinth_deploy(pods: usize, state: BackendConfig) -> anyhow::Result<(Mil
                 let mut running = 0u64;
                 for fw in c.frameworks() {
                     subscribed |= fw.stream.is_some();
-                    running += fw.tasks.values().filter(|t| t.state == TaskState::TaskRunning).count() as u64;
+                    running += fw
+                        .tasks
+                        .values()
+                        .filter(|t| t.state == TaskState::TaskRunning)
+                        .count() as u64;
                 }
                 (subscribed, running)
             });
@@ -280,10 +312,19 @@ async fn plinth_deploy(pods: usize, state: BackendConfig) -> anyhow::Result<(Mil
     let mut snapshot = scheduler.snapshot();
     tokio::time::timeout(
         Duration::from_secs(150),
-        snapshot.wait_for(|s| s.plans.iter().any(|p| p.name() == "deploy" && p.is_complete())),
+        snapshot.wait_for(|s| {
+            s.plans
+                .iter()
+                .any(|p| p.name() == "deploy" && p.is_complete())
+        }),
     )
     .await
-    .map_err(|_| anyhow::anyhow!("deploy did not complete within 150 s (master: {:?})", master.stats()))??;
+    .map_err(|_| {
+        anyhow::anyhow!(
+            "deploy did not complete within 150 s (master: {:?})",
+            master.stats()
+        )
+    })??;
     let complete = t0.elapsed().as_secs_f64();
     let _ = done_tx.send(());
     let mut m = sampler.await?;
@@ -323,8 +364,12 @@ async fn run() -> anyhow::Result<()> {
         _ => None,
     };
 
-    println!("scheduler end-to-end deploy, {pods} pods (parallel plan, ROOT volume) on {AGENTS} simulated agents, ZooKeeper state, protobuf over loopback HTTP");
-    println!("null-scheduler ceiling (same code as benches/null_scheduler.rs, run in this binary on an identical master):");
+    println!(
+        "scheduler end-to-end deploy, {pods} pods (parallel plan, ROOT volume) on {AGENTS} simulated agents, ZooKeeper state, protobuf over loopback HTTP"
+    );
+    println!(
+        "null-scheduler ceiling (same code as benches/null_scheduler.rs, run in this binary on an identical master):"
+    );
     println!(
         "  steady:      {:>6} launches in {:.1} s = {:.0} launches/s ({:.0} offers/s)",
         steady.launched,
@@ -353,22 +398,36 @@ async fn run() -> anyhow::Result<()> {
     println!(
         "  rate: {pods} pods / {:.3} s = {plinth_rate:.0} launches/s end to end{}",
         m.complete,
-        launch_window.map_or_else(String::new, |r| format!(" ({r:.0} launches/s between first and last launch)"))
+        launch_window.map_or_else(String::new, |r| format!(
+            " ({r:.0} launches/s between first and last launch)"
+        ))
     );
     println!(
         "RATIO to the steady null ceiling: {:.3} (aim ≥ 0.5) — {}",
         plinth_rate / ceiling,
-        if plinth_rate / ceiling >= 0.5 { "met" } else { "MISSED" }
+        if plinth_rate / ceiling >= 0.5 {
+            "met"
+        } else {
+            "MISSED"
+        }
     );
-    println!("ratio of null-deploy time to plinth deploy time: {:.3}", null_deploy.elapsed / m.complete);
+    println!(
+        "ratio of null-deploy time to plinth deploy time: {:.3}",
+        null_deploy.elapsed / m.complete
+    );
     Ok(())
 }
 
 fn main() -> anyhow::Result<()> {
     // `cargo test --benches` runs this without `--bench`: stay quick then.
     if !std::env::args().any(|a| a == "--bench") {
-        println!("scheduler_e2e_deploy: run with `cargo bench -p plinth-testkit --bench scheduler_e2e_deploy`");
+        println!(
+            "scheduler_e2e_deploy: run with `cargo bench -p plinth-testkit --bench scheduler_e2e_deploy`"
+        );
         return Ok(());
     }
-    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(run())
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(run())
 }

@@ -53,7 +53,9 @@ pods:
 
 fn spec(name: &str) -> plinth::spec::ServiceSpec {
     let env = BTreeMap::from([("NAME".to_owned(), name.to_owned())]);
-    plinth::spec::load_str(SPEC, &env, Some("test-svc.yml")).expect("the test spec loads").spec
+    plinth::spec::load_str(SPEC, &env, Some("test-svc.yml"))
+        .expect("the test spec loads")
+        .spec
 }
 
 /// A running scheduler and the means to stop it.
@@ -85,7 +87,11 @@ impl Running {
 }
 
 async fn deploy_complete(snapshot: &mut watch::Receiver<Arc<ServiceSnapshot>>) {
-    let complete = |s: &ServiceSnapshot| s.plans.iter().any(|p| p.name() == "deploy" && p.is_complete());
+    let complete = |s: &ServiceSnapshot| {
+        s.plans
+            .iter()
+            .any(|p| p.name() == "deploy" && p.is_complete())
+    };
     tokio::time::timeout(Duration::from_secs(30), snapshot.wait_for(|s| complete(s)))
         .await
         .expect("deploy completes within 30 s")
@@ -98,13 +104,21 @@ fn zk_state(name: &str) -> Option<BackendConfig> {
         return None;
     };
     let root = TestZooKeeper::unique_root(name);
-    Some(format!("zk://{}{root}", zk.connect()).parse().expect("zk url"))
+    Some(
+        format!("zk://{}{root}", zk.connect())
+            .parse()
+            .expect("zk url"),
+    )
 }
 
 async fn master() -> TestMaster {
-    TestMaster::start(MasterConfig { agents: 3, heartbeat_interval: Duration::from_secs(1), ..MasterConfig::default() })
-        .await
-        .expect("master starts")
+    TestMaster::start(MasterConfig {
+        agents: 3,
+        heartbeat_interval: Duration::from_secs(1),
+        ..MasterConfig::default()
+    })
+    .await
+    .expect("master starts")
 }
 
 /// `(task name, task id, agent id)` of the running tasks on the master.
@@ -143,18 +157,35 @@ fn volumes(master: &TestMaster) -> BTreeMap<String, Vec<String>> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deploys_volumes_ports_and_placement_to_complete() {
-    let Some(state) = zk_state("deploy") else { return };
+    let Some(state) = zk_state("deploy") else {
+        return;
+    };
     let master = master().await;
     let running = start("deploy-test", &master, &state).await;
     deploy_complete(&mut running.scheduler.snapshot()).await;
 
     let tasks = running_tasks(&master);
     let names: Vec<&str> = tasks.iter().map(|(n, _, _)| n.as_str()).collect();
-    assert_eq!(names, ["hello-0-server", "world-0-server", "world-1-server"]);
-    assert_ne!(tasks[1].2, tasks[2].2, "hostname UNIQUE puts the world pods on different agents");
-    assert!(tasks[0].1.starts_with("deploy-test__hello-0-server__"), "task id shape: {}", tasks[0].1);
+    assert_eq!(
+        names,
+        ["hello-0-server", "world-0-server", "world-1-server"]
+    );
+    assert_ne!(
+        tasks[1].2, tasks[2].2,
+        "hostname UNIQUE puts the world pods on different agents"
+    );
+    assert!(
+        tasks[0].1.starts_with("hello-0-server__"),
+        "task id shape: {}",
+        tasks[0].1
+    );
     let volume_count: usize = volumes(&master).values().map(Vec::len).sum();
-    assert_eq!(volume_count, 3, "one persistent volume per pod: {:?}", volumes(&master));
+    assert_eq!(
+        volume_count,
+        3,
+        "one persistent volume per pod: {:?}",
+        volumes(&master)
+    );
 
     // The plans API serves dcos-commons' shape.
     let url = format!("http://{}/v1/plans/deploy", running.scheduler.api_addr());
@@ -167,7 +198,9 @@ async fn deploys_volumes_ports_and_placement_to_complete() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restart_relaunches_nothing_and_recovers_a_task_that_died_meanwhile() {
-    let Some(state) = zk_state("restart") else { return };
+    let Some(state) = zk_state("restart") else {
+        return;
+    };
     let master = master().await;
     let first = start("restart-test", &master, &state).await;
     deploy_complete(&mut first.scheduler.snapshot()).await;
@@ -180,22 +213,41 @@ async fn restart_relaunches_nothing_and_recovers_a_task_that_died_meanwhile() {
     let second = start("restart-test", &master, &state).await;
     deploy_complete(&mut second.scheduler.snapshot()).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(running_tasks(&master), before, "restart changed the running tasks");
-    assert_eq!(master.stats().tasks_launched, launched, "restart launched tasks");
+    assert_eq!(
+        running_tasks(&master),
+        before,
+        "restart changed the running tasks"
+    );
+    assert_eq!(
+        master.stats().tasks_launched,
+        launched,
+        "restart launched tasks"
+    );
     second.stop().await;
 
     // world-1 fails while no scheduler runs: the next one relaunches it in
     // place, on the same agent and the same volume.
-    let (_, world1_id, world1_agent) = before.iter().find(|(n, _, _)| n == "world-1-server").cloned().unwrap();
+    let (_, world1_id, world1_agent) = before
+        .iter()
+        .find(|(n, _, _)| n == "world-1-server")
+        .cloned()
+        .unwrap();
     master
-        .inject(Fault::FailTask { task_id: world1_id.clone(), framework_id: None, message: Some("boom".into()) })
+        .inject(Fault::FailTask {
+            task_id: world1_id.clone(),
+            framework_id: None,
+            message: Some("boom".into()),
+        })
         .expect("fault injected");
     let third = start("restart-test", &master, &state).await;
     let mut snapshot = third.scheduler.snapshot();
     let relaunched = tokio::time::timeout(Duration::from_secs(30), async {
         loop {
             let tasks = running_tasks(&master);
-            if let Some(t) = tasks.iter().find(|(n, id, _)| n == "world-1-server" && *id != world1_id) {
+            if let Some(t) = tasks
+                .iter()
+                .find(|(n, id, _)| n == "world-1-server" && *id != world1_id)
+            {
                 return t.clone();
             }
             let _ = tokio::time::timeout(Duration::from_millis(200), snapshot.changed()).await;
@@ -204,9 +256,19 @@ async fn restart_relaunches_nothing_and_recovers_a_task_that_died_meanwhile() {
     .await
     .expect("world-1 relaunched within 30 s");
     assert_eq!(relaunched.2, world1_agent, "relaunched on the same agent");
-    assert_eq!(volumes(&master), volumes_before, "same volumes, none created or destroyed");
-    let others: Vec<_> = running_tasks(&master).into_iter().filter(|(n, _, _)| n != "world-1-server").collect();
-    let others_before: Vec<_> = before.into_iter().filter(|(n, _, _)| n != "world-1-server").collect();
+    assert_eq!(
+        volumes(&master),
+        volumes_before,
+        "same volumes, none created or destroyed"
+    );
+    let others: Vec<_> = running_tasks(&master)
+        .into_iter()
+        .filter(|(n, _, _)| n != "world-1-server")
+        .collect();
+    let others_before: Vec<_> = before
+        .into_iter()
+        .filter(|(n, _, _)| n != "world-1-server")
+        .collect();
     assert_eq!(others, others_before, "other tasks untouched");
     third.stop().await;
     master.shutdown().await;
@@ -214,7 +276,9 @@ async fn restart_relaunches_nothing_and_recovers_a_task_that_died_meanwhile() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_scheduler_waits_for_the_first_and_takes_over() {
-    let Some(state) = zk_state("leader") else { return };
+    let Some(state) = zk_state("leader") else {
+        return;
+    };
     let master = master().await;
     let first = start("leader-test", &master, &state).await;
     deploy_complete(&mut first.scheduler.snapshot()).await;
@@ -223,7 +287,8 @@ async fn a_second_scheduler_waits_for_the_first_and_takes_over() {
     let contender_master = master.url().to_owned();
     let (stop_second, second_stopped) = oneshot::channel::<()>();
     let second = tokio::spawn(async move {
-        let mut options = SchedulerOptions::new(spec("leader-test"), contender_master, contender_state);
+        let mut options =
+            SchedulerOptions::new(spec("leader-test"), contender_master, contender_state);
         options.seed = 8;
         Scheduler::start(options, async {
             let _ = second_stopped.await;
@@ -231,7 +296,10 @@ async fn a_second_scheduler_waits_for_the_first_and_takes_over() {
         .await
     });
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert!(!second.is_finished(), "the second scheduler must wait while the first leads");
+    assert!(
+        !second.is_finished(),
+        "the second scheduler must wait while the first leads"
+    );
     let launched = master.stats().tasks_launched;
 
     first.stop().await;
@@ -241,7 +309,11 @@ async fn a_second_scheduler_waits_for_the_first_and_takes_over() {
         .expect("no panic")
         .expect("starts");
     deploy_complete(&mut second.snapshot()).await;
-    assert_eq!(master.stats().tasks_launched, launched, "the new leader relaunched nothing");
+    assert_eq!(
+        master.stats().tasks_launched,
+        launched,
+        "the new leader relaunched nothing"
+    );
     let _ = stop_second.send(());
     second.wait().await.expect("stops cleanly");
     master.shutdown().await;
@@ -252,6 +324,11 @@ async fn http_get_json(url: &str) -> Value {
     let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .build_http::<http_body_util::Empty<bytes::Bytes>>();
     let response = client.get(url.parse().unwrap()).await.expect("GET");
-    let body = response.into_body().collect().await.expect("body").to_bytes();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
     serde_json::from_slice(&body).expect("JSON body")
 }

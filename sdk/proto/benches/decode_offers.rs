@@ -13,7 +13,9 @@ fn scalar(name: &str, amount: f64, role: Option<&str>) -> Resource {
         name: name.into(),
         r#type: value::Type::Scalar as i32,
         scalar: Some(value::Scalar { value: amount }),
-        allocation_info: Some(resource::AllocationInfo { role: Some("hello-role".into()) }),
+        allocation_info: Some(resource::AllocationInfo {
+            role: Some("hello-role".into()),
+        }),
         reservations: role
             .map(|r| {
                 vec![resource::ReservationInfo {
@@ -30,9 +32,15 @@ fn scalar(name: &str, amount: f64, role: Option<&str>) -> Resource {
 
 fn offer(i: usize) -> Offer {
     Offer {
-        id: OfferId { value: format!("5f0c4a3e-7d1b-4c2a-9e1f-0b6a8d2c4e11-O{i}") },
-        framework_id: FrameworkId { value: "5f0c4a3e-7d1b-4c2a-9e1f-0b6a8d2c4e11-0000".into() },
-        agent_id: AgentId { value: format!("5f0c4a3e-7d1b-4c2a-9e1f-0b6a8d2c4e11-S{i}") },
+        id: OfferId {
+            value: format!("5f0c4a3e-7d1b-4c2a-9e1f-0b6a8d2c4e11-O{i}"),
+        },
+        framework_id: FrameworkId {
+            value: "5f0c4a3e-7d1b-4c2a-9e1f-0b6a8d2c4e11-0000".into(),
+        },
+        agent_id: AgentId {
+            value: format!("5f0c4a3e-7d1b-4c2a-9e1f-0b6a8d2c4e11-S{i}"),
+        },
         hostname: format!("agent-{i}.example"),
         url: Some(Url {
             scheme: "http".into(),
@@ -46,8 +54,12 @@ fn offer(i: usize) -> Offer {
         }),
         domain: Some(DomainInfo {
             fault_domain: Some(domain_info::FaultDomain {
-                region: domain_info::fault_domain::RegionInfo { name: "us-east".into() },
-                zone: domain_info::fault_domain::ZoneInfo { name: format!("us-east-{}", i % 3) },
+                region: domain_info::fault_domain::RegionInfo {
+                    name: "us-east".into(),
+                },
+                zone: domain_info::fault_domain::ZoneInfo {
+                    name: format!("us-east-{}", i % 3),
+                },
             }),
         }),
         resources: vec![
@@ -59,7 +71,10 @@ fn offer(i: usize) -> Offer {
                 name: "ports".into(),
                 r#type: value::Type::Ranges as i32,
                 ranges: Some(value::Ranges {
-                    range: vec![value::Range { begin: 31000, end: 32000 }],
+                    range: vec![value::Range {
+                        begin: 31000,
+                        end: 32000,
+                    }],
                 }),
                 ..Default::default()
             },
@@ -67,10 +82,14 @@ fn offer(i: usize) -> Offer {
         attributes: vec![Attribute {
             name: "rack".into(),
             r#type: value::Type::Text as i32,
-            text: Some(value::Text { value: format!("rack-{}", i % 10) }),
+            text: Some(value::Text {
+                value: format!("rack-{}", i % 10),
+            }),
             ..Default::default()
         }],
-        allocation_info: Some(resource::AllocationInfo { role: Some("hello-role".into()) }),
+        allocation_info: Some(resource::AllocationInfo {
+            role: Some("hello-role".into()),
+        }),
         ..Default::default()
     }
 }
@@ -78,7 +97,9 @@ fn offer(i: usize) -> Offer {
 fn offers_event(n: usize) -> Event {
     Event {
         r#type: Some(event::Type::Offers as i32),
-        offers: Some(event::Offers { offers: (0..n).map(offer).collect() }),
+        offers: Some(event::Offers {
+            offers: (0..n).map(offer).collect(),
+        }),
         ..Default::default()
     }
 }
@@ -95,13 +116,25 @@ fn bench(c: &mut Criterion) {
     });
     group.throughput(Throughput::Bytes(protobuf.len() as u64));
     group.bench_function("protobuf", |b| {
-        b.iter(|| Encoding::Protobuf.decode_lenient::<Event>(&protobuf).expect("decodes"));
+        b.iter(|| {
+            Encoding::Protobuf
+                .decode_lenient::<Event>(&protobuf)
+                .expect("decodes")
+        });
     });
     group.bench_function("protobuf+required-check", |b| {
-        b.iter(|| Encoding::Protobuf.decode::<Event>(&protobuf).expect("decodes"));
+        b.iter(|| {
+            Encoding::Protobuf
+                .decode::<Event>(&protobuf)
+                .expect("decodes")
+        });
     });
     group.finish();
-    println!("OFFERS x1000: json {} bytes, protobuf {} bytes", json.len(), protobuf.len());
+    println!(
+        "OFFERS x1000: json {} bytes, protobuf {} bytes",
+        json.len(),
+        protobuf.len()
+    );
 }
 
 criterion_group!(benches, bench);

@@ -73,7 +73,10 @@ impl Encoding {
 
     /// Decodes without the required-field check (the fast path for events
     /// from a trusted master in protobuf mode).
-    pub fn decode_lenient<M: Message + Name + Default>(self, bytes: &[u8]) -> Result<M, DecodeError> {
+    pub fn decode_lenient<M: Message + Name + Default>(
+        self,
+        bytes: &[u8],
+    ) -> Result<M, DecodeError> {
         match self {
             Self::Protobuf => Ok(M::decode(bytes)?),
             Self::Json => Ok(json::from_slice(bytes)?),

@@ -131,7 +131,11 @@ impl RecordIoDecoder {
     }
 
     fn read_header(&mut self, src: &mut BytesMut) -> Result<Option<usize>, RecordIoError> {
-        let Some(newline) = src.iter().take(MAX_HEADER_DIGITS + 1).position(|b| *b == b'\n') else {
+        let Some(newline) = src
+            .iter()
+            .take(MAX_HEADER_DIGITS + 1)
+            .position(|b| *b == b'\n')
+        else {
             if src.len() > MAX_HEADER_DIGITS {
                 return Err(RecordIoError::HeaderTooLong);
             }
@@ -253,7 +257,10 @@ mod tests {
     #[test]
     fn oversized_length_is_rejected_without_allocation() {
         let err = decode_all(&[b"18446744073709551615\n"], 1024).unwrap_err();
-        assert!(matches!(err, RecordIoError::RecordTooLarge { max: 1024, .. }), "{err}");
+        assert!(
+            matches!(err, RecordIoError::RecordTooLarge { max: 1024, .. }),
+            "{err}"
+        );
     }
 
     #[test]
@@ -271,7 +278,10 @@ mod tests {
             Err(RecordIoError::InvalidHeader { .. })
         ));
         let mut good = BytesMut::from(&b"1\nx"[..]);
-        assert!(matches!(decoder.decode(&mut good), Err(RecordIoError::Failed)));
+        assert!(matches!(
+            decoder.decode(&mut good),
+            Err(RecordIoError::Failed)
+        ));
     }
 
     #[test]
@@ -283,9 +293,15 @@ mod tests {
     #[test]
     fn truncated_stream_is_an_error() {
         let err = decode_all(&[b"5\nhel"], 100).unwrap_err();
-        assert!(matches!(err, RecordIoError::Truncated { buffered: 3 }), "{err}");
+        assert!(
+            matches!(err, RecordIoError::Truncated { buffered: 3 }),
+            "{err}"
+        );
         let err = decode_all(&[b"12"], 100).unwrap_err();
-        assert!(matches!(err, RecordIoError::Truncated { buffered: 2 }), "{err}");
+        assert!(
+            matches!(err, RecordIoError::Truncated { buffered: 2 }),
+            "{err}"
+        );
     }
 
     #[test]

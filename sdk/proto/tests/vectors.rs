@@ -100,7 +100,9 @@ fn every_vector_round_trips() {
     };
     let index: Value =
         serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
-    let entries = index["vectors"].as_array().expect("index.json has vectors[]");
+    let entries = index["vectors"]
+        .as_array()
+        .expect("index.json has vectors[]");
     let mut failures = Vec::new();
     for entry in entries {
         let file = entry["file"].as_str().unwrap();
@@ -119,7 +121,12 @@ fn every_vector_round_trips() {
         }
     }
     assert_eq!(entries.len(), 44, "the index lists 44 vectors");
-    assert!(failures.is_empty(), "{} vectors failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} vectors failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -128,7 +135,9 @@ fn recordio_vectors_decode() {
         eprintln!("skipped: ../shared/mesos/vectors not present");
         return;
     };
-    let mut buf = bytes::BytesMut::from(&std::fs::read(dir.join("recordio/hello-world.recordio")).unwrap()[..]);
+    let mut buf = bytes::BytesMut::from(
+        &std::fs::read(dir.join("recordio/hello-world.recordio")).unwrap()[..],
+    );
     let mut decoder = RecordIoDecoder::new(1024);
     let mut records = Vec::new();
     while let Some(r) = decoder.decode_eof(&mut buf).unwrap() {
@@ -136,7 +145,9 @@ fn recordio_vectors_decode() {
     }
     assert_eq!(records, vec![&b"hello"[..], &b"world!"[..]]);
 
-    let mut buf = bytes::BytesMut::from(&std::fs::read(dir.join("recordio/event-stream.recordio")).unwrap()[..]);
+    let mut buf = bytes::BytesMut::from(
+        &std::fs::read(dir.join("recordio/event-stream.recordio")).unwrap()[..],
+    );
     let mut events = Vec::new();
     while let Some(r) = decoder.decode_eof(&mut buf).unwrap() {
         events.push((r.len(), json::from_slice::<Event>(&r).unwrap()));
@@ -145,5 +156,9 @@ fn recordio_vectors_decode() {
     assert_eq!(lengths, vec![119, 20, 69]);
     assert!(events[0].1.subscribed.is_some());
     let error = events[2].1.error.as_ref().expect("third record is ERROR");
-    assert!(!error.message.is_ascii(), "multi-byte message survives: {}", error.message);
+    assert!(
+        !error.message.is_ascii(),
+        "multi-byte message survives: {}",
+        error.message
+    );
 }

@@ -71,8 +71,19 @@ impl LoadedState {
 /// when it does not parse).
 #[must_use]
 pub fn config_json(config: &StoredConfig) -> serde_json::Value {
-    serde_saphyr::from_str::<serde_json::Value>(&config.service_yml)
-        .unwrap_or_else(|_| serde_json::json!({ "service_yml": config.service_yml }))
+    // The YAML tree for people and scripts, plus the exact text: JSON objects
+    // lose the order of pods and phases, which `plinth config diff` needs.
+    let mut json = serde_saphyr::from_str::<serde_json::Value>(&config.service_yml)
+        .unwrap_or_else(|_| serde_json::json!({}));
+    if let Some(object) = json.as_object_mut() {
+        object.insert(
+            "service_yml".into(),
+            serde_json::Value::String(config.service_yml.clone()),
+        );
+    } else {
+        json = serde_json::json!({ "service_yml": config.service_yml });
+    }
+    json
 }
 
 /// Publishes snapshots and plan updates; owned by the scheduler loop.

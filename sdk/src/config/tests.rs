@@ -221,8 +221,17 @@ fn shrinking_without_allow_decommission_is_refused_with_dcos_commons_wording() {
 }
 
 #[test]
-fn shrinking_with_allow_decommission_is_allowed() {
-    assert!(validate(Some(&base()), &spec_with(&[("WORLD_COUNT", "0")])).is_empty());
+fn shrinking_with_allow_decommission_is_refused_until_decommission_exists() {
+    let errors = validate(Some(&base()), &spec_with(&[("WORLD_COUNT", "0")]));
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert_eq!(errors[0].validator, "DecommissionNotSupportedYet");
+    assert!(
+        errors[0]
+            .message
+            .contains("not supported yet: decommission"),
+        "{}",
+        errors[0]
+    );
 }
 
 #[test]
@@ -461,7 +470,16 @@ fn scale_in_lists_decommissions_highest_index_first() {
     new.pods[3].count = 0;
     new.pods[3].allow_decommission = true;
     let run = dry_run(&with_web, &new, true);
-    assert!(run.accepted, "{:#?}", run.validation_errors);
+    // Refused until the decommission plan exists, but the dry run still says
+    // what would be decommissioned.
+    assert!(!run.accepted);
+    assert!(
+        run.validation_errors
+            .iter()
+            .all(|e| e.validator == "DecommissionNotSupportedYet"),
+        "{:#?}",
+        run.validation_errors
+    );
     let removed: Vec<(&str, Vec<String>)> = run
         .removed
         .iter()

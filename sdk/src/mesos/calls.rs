@@ -15,12 +15,18 @@ fn typed(kind: call::Type) -> Call {
 
 /// ACCEPT: apply `operations` in order to the resources of `offer_ids`.
 #[must_use]
-pub fn accept(offer_ids: Vec<OfferId>, operations: Vec<offer::Operation>, refuse: Option<f64>) -> Call {
+pub fn accept(
+    offer_ids: Vec<OfferId>,
+    operations: Vec<offer::Operation>,
+    refuse: Option<f64>,
+) -> Call {
     Call {
         accept: Some(call::Accept {
             offer_ids,
             operations,
-            filters: refuse.map(|s| Filters { refuse_seconds: Some(s) }),
+            filters: refuse.map(|s| Filters {
+                refuse_seconds: Some(s),
+            }),
         }),
         ..typed(call::Type::Accept)
     }
@@ -32,7 +38,9 @@ pub fn decline(offer_ids: Vec<OfferId>, refuse: Option<f64>) -> Call {
     Call {
         decline: Some(call::Decline {
             offer_ids,
-            filters: refuse.map(|s| Filters { refuse_seconds: Some(s) }),
+            filters: refuse.map(|s| Filters {
+                refuse_seconds: Some(s),
+            }),
         }),
         ..typed(call::Type::Decline)
     }
@@ -100,7 +108,10 @@ pub fn reconcile(tasks: Vec<(TaskId, Option<AgentId>)>) -> Call {
 #[must_use]
 pub fn shutdown(executor_id: ExecutorId, agent_id: AgentId) -> Call {
     Call {
-        shutdown: Some(call::Shutdown { executor_id, agent_id }),
+        shutdown: Some(call::Shutdown {
+            executor_id,
+            agent_id,
+        }),
         ..typed(call::Type::Shutdown)
     }
 }

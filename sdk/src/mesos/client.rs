@@ -243,7 +243,10 @@ where
                             self.state = ConnState::Connecting;
                         }
                     }
-                    Err(err) if err.is_retryable() || matches!(err, MesosError::TooManyRedirects { .. }) => {
+                    Err(err)
+                        if err.is_retryable()
+                            || matches!(err, MesosError::TooManyRedirects { .. }) =>
+                    {
                         if let Some(fatal) = self.back_off(err) {
                             return Some(Err(fatal));
                         }
@@ -360,7 +363,10 @@ where
         let heartbeat_interval = subscribed
             .heartbeat_interval_seconds
             .filter(|s| s.is_finite() && *s > 0.0)
-            .map_or(self.config.default_heartbeat_interval, Duration::from_secs_f64);
+            .map_or(
+                self.config.default_heartbeat_interval,
+                Duration::from_secs_f64,
+            );
         reader.idle_timeout = heartbeat_interval * self.config.heartbeat_misses.max(1);
         let framework_id = subscribed.framework_id.clone();
         tracing::info!(framework_id = %framework_id.value, %stream_id, "subscribed");
@@ -495,7 +501,10 @@ where
         let operation = call
             .r#type
             .and_then(|t| call::Type::try_from(t).ok())
-            .map_or_else(|| "call".to_owned(), |t| format!("{} call", t.as_str_name()));
+            .map_or_else(
+                || "call".to_owned(),
+                |t| format!("{} call", t.as_str_name()),
+            );
         let mut delays = self.config.backoff.delays();
         let mut redirects = 0;
         let mut attempt = 0;
@@ -503,7 +512,11 @@ where
             attempt += 1;
             let (leader, stream_id, framework_id) = {
                 let s = self.session.borrow();
-                (s.leader.clone(), s.stream_id.clone(), s.framework_id.clone())
+                (
+                    s.leader.clone(),
+                    s.stream_id.clone(),
+                    s.framework_id.clone(),
+                )
             };
             let Some(stream_id) = stream_id else {
                 return Err(MesosError::NotSubscribed { operation });

@@ -35,7 +35,10 @@ impl Credentials {
     pub fn header_value(&self) -> String {
         use base64::Engine as _;
         let pair = format!("{}:{}", self.principal, self.secret);
-        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair))
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(pair)
+        )
     }
 }
 
@@ -139,7 +142,9 @@ pub fn parse_master(master: &str) -> Result<Uri, MesosError> {
     } else {
         format!("http://{master}")
     };
-    let uri: Uri = with_scheme.parse().map_err(|e: http::uri::InvalidUri| bad(&e.to_string()))?;
+    let uri: Uri = with_scheme
+        .parse()
+        .map_err(|e: http::uri::InvalidUri| bad(&e.to_string()))?;
     match uri.scheme_str() {
         Some("http") => {}
         Some("https") => return Err(bad("https masters are not supported yet; use http")),
@@ -187,24 +192,38 @@ mod tests {
 
     #[test]
     fn master_urls_are_normalised() {
-        assert_eq!(parse_master("127.0.0.1:5050").unwrap().to_string(), "http://127.0.0.1:5050/api/v1/scheduler");
+        assert_eq!(
+            parse_master("127.0.0.1:5050").unwrap().to_string(),
+            "http://127.0.0.1:5050/api/v1/scheduler"
+        );
         assert!(parse_master("ftp://x").is_err());
         assert!(parse_master("http://").is_err());
     }
 
     #[test]
     fn secrets_are_not_printed() {
-        let c = Credentials { principal: "p".into(), secret: "hunter2".into() };
+        let c = Credentials {
+            principal: "p".into(),
+            secret: "hunter2".into(),
+        };
         assert!(!format!("{c:?}").contains("hunter2"));
         assert_eq!(c.header_value(), "Basic cDpodW50ZXIy");
     }
 
     #[test]
     fn backoff_grows_and_is_capped() {
-        let cfg = BackoffConfig { initial: Duration::from_millis(100), max: Duration::from_secs(1), max_attempts: None, seed: 7 };
+        let cfg = BackoffConfig {
+            initial: Duration::from_millis(100),
+            max: Duration::from_secs(1),
+            max_attempts: None,
+            seed: 7,
+        };
         let delays: Vec<Duration> = cfg.delays().take(10).collect();
         assert_eq!(delays.len(), 10);
-        assert!(delays.iter().all(|d| *d <= Duration::from_secs(2)), "{delays:?}");
+        assert!(
+            delays.iter().all(|d| *d <= Duration::from_secs(2)),
+            "{delays:?}"
+        );
         assert!(delays[6] >= Duration::from_secs(1), "{delays:?}");
         let again: Vec<Duration> = cfg.delays().take(10).collect();
         assert_eq!(delays, again, "same seed, same jitter");

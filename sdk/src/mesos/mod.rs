@@ -35,7 +35,11 @@ mod config;
 mod error;
 mod transport;
 
-pub use client::{Caller, ClientEvent, ConnState, EventReader, SchedulerClient, Session, Subscription};
-pub use config::{BackoffConfig, ClientConfig, Credentials, SCHEDULER_PATH, parse_master, resolve_location};
+pub use client::{
+    Caller, ClientEvent, ConnState, EventReader, SchedulerClient, Session, Subscription,
+};
+pub use config::{
+    BackoffConfig, ClientConfig, Credentials, SCHEDULER_PATH, parse_master, resolve_location,
+};
 pub use error::MesosError;
 pub use transport::{MESOS_STREAM_ID, Transport};

@@ -88,13 +88,18 @@ where
         if let Some(credentials) = &config.credentials {
             request = request.header(AUTHORIZATION, credentials.header_value());
         }
-        let request = request
-            .body(Full::new(Bytes::from(body)))
-            .map_err(|e| MesosError::InvalidUrl {
-                url: uri.to_string(),
-                reason: e.to_string(),
-            })?;
-        let pool = if subscribe { &self.subscribe_pool } else { &self.call_pool };
+        let request =
+            request
+                .body(Full::new(Bytes::from(body)))
+                .map_err(|e| MesosError::InvalidUrl {
+                    url: uri.to_string(),
+                    reason: e.to_string(),
+                })?;
+        let pool = if subscribe {
+            &self.subscribe_pool
+        } else {
+            &self.call_pool
+        };
         let response = tokio::time::timeout(config.request_timeout, pool.request(request))
             .await
             .map_err(|_| MesosError::Timeout {
@@ -120,9 +125,13 @@ where
                     what: "307 answer".into(),
                     message: "no Location header".into(),
                 })?;
-            return Ok(Answer::Redirect(super::config::resolve_location(uri, location)?));
+            return Ok(Answer::Redirect(super::config::resolve_location(
+                uri, location,
+            )?));
         }
-        let body = read_small_body(response, config.request_timeout).await.unwrap_or_default();
+        let body = read_small_body(response, config.request_timeout)
+            .await
+            .unwrap_or_default();
         Err(MesosError::from_status(status, &body))
     }
 }

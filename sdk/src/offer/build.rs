@@ -183,7 +183,7 @@ pub(crate) fn build<G: IdGenerator>(
             let name = crate::spec::env::task_name(&prep.pod.name, prep.req.index, &task.name);
             let launch = prep.launch.contains(task.name.as_str());
             let task_id = if launch {
-                ids::task_id(&ctx.spec.name, &name, &m.ids.next_uuid())
+                ids::task_id(&name, &m.ids.next_uuid())
             } else {
                 String::new()
             };

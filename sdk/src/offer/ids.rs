@@ -78,9 +78,12 @@ pub fn sanitized_service_name(service: &str) -> String {
     service.trim_start_matches('/').replace('/', ".")
 }
 
-/// `<service>__<pod>-<index>-<task>__<uuid>`.
-pub fn task_id(service: &str, task_name: &str, uuid: &str) -> String {
-    format!("{}__{task_name}__{uuid}", sanitized_service_name(service))
+/// `<pod>-<index>-<task>__<uuid>`: dcos-commons' single-service task id.
+/// (Its multi-service mode prefixes the service name; Plinth runs one service
+/// per framework, and keeping service names out of task ids keeps tools that
+/// match ids by pod name unambiguous.)
+pub fn task_id(task_name: &str, uuid: &str) -> String {
+    format!("{task_name}__{uuid}")
 }
 
 /// `<service>__<pod>-<index>__<uuid>`: one executor per pod instance.
@@ -106,10 +109,7 @@ mod tests {
         assert_eq!(&x[14..15], "4", "version 4");
         let mut s = SequentialIds::default();
         assert_eq!(s.next_uuid(), "00000000-0000-4000-8000-000000000001");
-        assert_eq!(
-            task_id("/path/to/svc", "hello-0-server", "u"),
-            "path.to.svc__hello-0-server__u"
-        );
+        assert_eq!(task_id("hello-0-server", "u"), "hello-0-server__u");
         assert_eq!(
             executor_id("hello-world", "hello-0", "u"),
             "hello-world__hello-0__u"

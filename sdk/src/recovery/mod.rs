@@ -29,9 +29,15 @@ pub fn recovery_goals(spec: &ServiceSpec, task_name: &str) -> Option<(PodInstanc
         let Some(rest) = task_name.strip_prefix(&format!("{}-", pod.name)) else {
             continue;
         };
-        let Some((index, task)) = rest.split_once('-') else { continue };
-        let Ok(index) = index.parse::<u32>() else { continue };
-        let Some(failed) = pod.tasks.iter().find(|t| t.name == task) else { continue };
+        let Some((index, task)) = rest.split_once('-') else {
+            continue;
+        };
+        let Ok(index) = index.parse::<u32>() else {
+            continue;
+        };
+        let Some(failed) = pod.tasks.iter().find(|t| t.name == task) else {
+            continue;
+        };
         if failed.goal == GoalState::Once {
             return None;
         }
@@ -52,7 +58,13 @@ pub fn recovery_goals(spec: &ServiceSpec, task_name: &str) -> Option<(PodInstanc
                 readiness_check: t.readiness_check.is_some(),
             })
             .collect();
-        return Some((PodInstance { pod_type: pod.name.clone(), index }, relaunch));
+        return Some((
+            PodInstance {
+                pod_type: pod.name.clone(),
+                index,
+            },
+            relaunch,
+        ));
     }
     None
 }
@@ -72,10 +84,16 @@ pub fn needs_recovery(plans: &[Plan], pod: &PodInstance) -> bool {
 
 /// Adds (or renews) the recovery phase of `pod`, creating the recovery plan
 /// when there is none. Returns the new phase's name.
-pub fn add_recovery(plans: &mut Vec<Plan>, pod: PodInstance, goals: Vec<TaskGoal>, permanent: bool) -> String {
+pub fn add_recovery(
+    plans: &mut Vec<Plan>,
+    pod: PodInstance,
+    goals: Vec<TaskGoal>,
+    permanent: bool,
+) -> String {
     let tasks: Vec<&str> = goals.iter().map(|g| g.task.as_str()).collect();
     let name = format!("{}-{}:[{}]", pod.pod_type, pod.index, tasks.join(", "));
-    let step = Step::new(name.clone(), Some(pod.clone()), goals).with_kind(StepKind::Recovery { permanent });
+    let step = Step::new(name.clone(), Some(pod.clone()), goals)
+        .with_kind(StepKind::Recovery { permanent });
     let phase = Phase::new(name.clone(), Strategy::Serial, vec![step]);
     let mut phases: Vec<Phase> = plans
         .iter()
@@ -126,13 +144,21 @@ pods:
         cpus: 0.1
         memory: 32
 ";
-        crate::spec::load_str(yaml, &Default::default(), None).unwrap().spec
+        crate::spec::load_str(yaml, &Default::default(), None)
+            .unwrap()
+            .spec
     }
 
     #[test]
     fn essential_failure_relaunches_the_long_running_tasks() {
         let (pod, goals) = recovery_goals(&spec(), "web-tier-1-server").unwrap();
-        assert_eq!(pod, PodInstance { pod_type: "web-tier".into(), index: 1 });
+        assert_eq!(
+            pod,
+            PodInstance {
+                pod_type: "web-tier".into(),
+                index: 1
+            }
+        );
         let names: Vec<&str> = goals.iter().map(|g| g.instance_name.as_str()).collect();
         assert_eq!(names, ["web-tier-1-server", "web-tier-1-sidecar"]);
     }
@@ -159,7 +185,10 @@ pods:
         let (pod, goals) = recovery_goals(&spec, "web-tier-0-server").unwrap();
         assert!(needs_recovery(&plans, &pod));
         add_recovery(&mut plans, pod.clone(), goals.clone(), false);
-        assert!(!needs_recovery(&plans, &pod), "a pending recovery phase holds the pod");
+        assert!(
+            !needs_recovery(&plans, &pod),
+            "a pending recovery phase holds the pod"
+        );
         add_recovery(&mut plans, pod, goals, false);
         assert_eq!(plans.len(), 1);
         assert_eq!(plans[0].phases().len(), 1);

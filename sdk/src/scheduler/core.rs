@@ -23,7 +23,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use plinth_proto::v1::scheduler::Call;
-use plinth_proto::v1::{AgentId, FrameworkId, Offer, OfferId, TaskId, TaskInfo, TaskStatus};
+use plinth_proto::v1::{
+    AgentId, FrameworkId, Offer, OfferId, TaskId, TaskInfo, TaskState as MesosTaskState, TaskStatus,
+};
 
 use super::command::{Command, CommandId, CommandResult};
 use super::observe;
@@ -95,6 +97,11 @@ pub struct SchedulerCore {
     plans: Vec<Plan>,
     /// By task name (`hello-0-server`).
     tasks: BTreeMap<String, Known>,
+    /// Task id → task name: a cache over `tasks`, checked on every hit and
+    /// rebuilt on a miss (see [`SchedulerCore::task_name_of`]).
+    task_names: BTreeMap<String, String>,
+    /// Whether `task_names` was rebuilt during the current batch.
+    task_names_fresh: bool,
     ids: SeededIds,
     /// Task ids whose explicit reconciliation answer is outstanding.
     reconciling: BTreeSet<String>,
@@ -135,6 +142,8 @@ impl SchedulerCore {
             ctx,
             plans,
             tasks,
+            task_names: BTreeMap::new(),
+            task_names_fresh: false,
             ids: SeededIds::new(seed),
             reconciling: BTreeSet::new(),
             reconcile_started: None,
@@ -224,6 +233,7 @@ impl SchedulerCore {
     /// Ends a batch of [`SchedulerCore::handle_in_batch`] calls: SUPPRESS
     /// when no step waits for offers, REVIVE when new ones do.
     pub fn finish_batch(&mut self) -> Vec<Effect> {
+        self.task_names_fresh = false;
         let mut effects = Vec::new();
         if self.is_ready() {
             self.revive_or_suppress(&mut effects);
@@ -231,7 +241,12 @@ impl SchedulerCore {
         effects
     }
 
-    fn on_subscribed(&mut self, framework_id: FrameworkId, now: Instant, effects: &mut Vec<Effect>) {
+    fn on_subscribed(
+        &mut self,
+        framework_id: FrameworkId,
+        now: Instant,
+        effects: &mut Vec<Effect>,
+    ) {
         self.ctx.framework_id.clone_from(&framework_id.value);
         self.subscribed = true;
         self.suppressed = false;
@@ -242,7 +257,11 @@ impl SchedulerCore {
             .values()
             // Reserved-but-not-launched tasks are stored with an empty id.
             .filter(|k| !k.info.task_id.value.is_empty())
-            .filter(|k| k.status.as_ref().is_none_or(|s| !observe::is_terminal(s.state)))
+            .filter(|k| {
+                k.status
+                    .as_ref()
+                    .is_none_or(|s| !observe::is_terminal(s.state))
+            })
             .map(|k| (k.info.task_id.clone(), Some(k.info.agent_id.clone())))
             .collect();
         self.reconciling = live.iter().map(|(id, _)| id.value.clone()).collect();
@@ -268,13 +287,27 @@ impl SchedulerCore {
         let task_id = status.task_id.value.clone();
         let ack = status.uuid.clone().filter(|u| !u.is_empty());
         let agent_id = status.agent_id.clone();
-        let known = self
-            .tasks
-            .iter_mut()
-            .find(|(_, k)| k.info.task_id.value == task_id);
+        let name = self.task_name_of(&task_id);
+        let known = name.and_then(|name| self.tasks.get_mut(&name).map(|known| (name, known)));
         match known {
+            // A reconciliation answer (no uuid) that repeats the stored live
+            // status changes nothing: nothing to store, no plan to move.
+            // Skipping it keeps a restart's reconciliation of many tasks cheap.
+            Some((_, known))
+                if ack.is_none()
+                    && matches!(
+                        MesosTaskState::try_from(status.state),
+                        Ok(MesosTaskState::TaskStaging
+                            | MesosTaskState::TaskStarting
+                            | MesosTaskState::TaskRunning)
+                    )
+                    && known.status.as_ref().is_some_and(|old| {
+                        old.task_id == status.task_id
+                            && old.state == status.state
+                            && old.healthy == status.healthy
+                            && old.check_status == status.check_status
+                    }) => {}
             Some((name, known)) => {
-                let name = name.clone();
                 known.status = Some(status.clone());
                 let obs = observe::observation(&known.info, &status);
                 effects.push(Effect::StoreStatus(name, status.clone()));
@@ -290,22 +323,67 @@ impl SchedulerCore {
                 // kills unknown task ids).
                 if !observe::is_terminal(status.state) {
                     tracing::warn!(%task_id, "killing a task the scheduler does not know");
-                    effects.push(Effect::Call(Box::new(calls::kill(status.task_id.clone(), agent_id.clone()))));
+                    effects.push(Effect::Call(Box::new(calls::kill(
+                        status.task_id.clone(),
+                        agent_id.clone(),
+                    ))));
                 }
             }
         }
         if let (Some(uuid), Some(agent_id)) = (ack, agent_id) {
-            effects.push(Effect::Call(Box::new(calls::acknowledge(agent_id, status.task_id, uuid))));
+            effects.push(Effect::Call(Box::new(calls::acknowledge(
+                agent_id,
+                status.task_id,
+                uuid,
+            ))));
         }
         if self.reconciling.remove(&task_id) && self.reconciling.is_empty() {
             self.finish_reconciliation(effects);
         }
     }
 
+    /// The name of the known task with id `task_id`. The id index is a
+    /// cache: a hit is checked against `tasks`; on a miss it is rebuilt (at
+    /// most once per batch), and a miss on a fresh index falls back to a
+    /// scan, so no writer of `tasks` has to maintain it and a task is never
+    /// taken for unknown (and killed) because of a stale index.
+    fn task_name_of(&mut self, task_id: &str) -> Option<String> {
+        let hit = |core: &Self| {
+            core.task_names
+                .get(task_id)
+                .filter(|name| {
+                    core.tasks
+                        .get(*name)
+                        .is_some_and(|k| k.info.task_id.value == task_id)
+                })
+                .cloned()
+        };
+        if let Some(name) = hit(self) {
+            return Some(name);
+        }
+        if !self.task_names_fresh {
+            self.task_names_fresh = true;
+            self.task_names = self
+                .tasks
+                .iter()
+                .filter(|(_, k)| !k.info.task_id.value.is_empty())
+                .map(|(name, k)| (k.info.task_id.value.clone(), name.clone()))
+                .collect();
+            return hit(self);
+        }
+        self.tasks
+            .iter()
+            .find(|(_, k)| k.info.task_id.value == task_id)
+            .map(|(name, _)| name.clone())
+    }
+
     fn on_offers(&mut self, offers: Vec<Offer>, effects: &mut Vec<Effect>) {
         if !self.is_ready() {
             let ids = offers.into_iter().map(|o| o.id).collect();
-            effects.push(Effect::Call(Box::new(calls::decline(ids, Some(REFUSE_BUSY)))));
+            effects.push(Effect::Call(Box::new(calls::decline(
+                ids,
+                Some(REFUSE_BUSY),
+            ))));
             return;
         }
         let candidates = self.candidates();
@@ -316,7 +394,9 @@ impl SchedulerCore {
             if self.kill_stale(at, effects) {
                 continue;
             }
-            let Some(requirement) = self.requirement(at) else { continue };
+            let Some(requirement) = self.requirement(at) else {
+                continue;
+            };
             if let Some(plan) = self.plans.iter_mut().find(|p| p.name() == at.plan)
                 && let Ok(changes) = plan.mark_prepared(at)
             {
@@ -334,11 +414,20 @@ impl SchedulerCore {
             used.extend(rec.offer_ids.iter().map(|o| o.value.clone()));
             for info in &rec.task_infos {
                 let status = self.tasks.get(&info.name).and_then(|k| k.status.clone());
-                self.tasks
-                    .insert(info.name.clone(), Known { info: info.clone(), status });
+                self.tasks.insert(
+                    info.name.clone(),
+                    Known {
+                        info: info.clone(),
+                        status,
+                    },
+                );
             }
             effects.push(Effect::StoreTasks(rec.task_infos.clone()));
-            effects.push(Effect::Call(Box::new(calls::accept(rec.offer_ids.clone(), rec.operations, None))));
+            effects.push(Effect::Call(Box::new(calls::accept(
+                rec.offer_ids.clone(),
+                rec.operations,
+                None,
+            ))));
             if let Some(at) = steps_by_pod.get(&rec.pod_instance) {
                 let launched: Vec<LaunchedTask> = rec
                     .task_infos
@@ -349,12 +438,17 @@ impl SchedulerCore {
                 if let Some(plan) = self.plans.iter_mut().find(|p| p.name() == at.plan) {
                     match plan.mark_launched(at, &launched) {
                         Ok(changes) => self.changes.extend(changes),
-                        Err(e) => tracing::warn!(error = %e, step = ?at, "launch not recorded in the plan"),
+                        Err(e) => {
+                            tracing::warn!(error = %e, step = ?at, "launch not recorded in the plan")
+                        }
                     }
                 }
             }
         }
-        let rest: Vec<Offer> = offers.into_iter().filter(|o| !used.contains(&o.id.value)).collect();
+        let rest: Vec<Offer> = offers
+            .into_iter()
+            .filter(|o| !used.contains(&o.id.value))
+            .collect();
         let held = self.held_resource_ids();
         let cleanups = gc::cleanup(&rest, &self.ctx.framework_id, &held);
         let mut cleaned: BTreeSet<String> = BTreeSet::new();
@@ -364,7 +458,11 @@ impl SchedulerCore {
             for id in &cleanup.resource_ids {
                 self.releasing.remove(id);
             }
-            effects.push(Effect::Call(Box::new(calls::accept(cleanup.offer_ids, cleanup.operations, None))));
+            effects.push(Effect::Call(Box::new(calls::accept(
+                cleanup.offer_ids,
+                cleanup.operations,
+                None,
+            ))));
         }
         let declined: Vec<OfferId> = rest
             .into_iter()
@@ -374,7 +472,10 @@ impl SchedulerCore {
         if !declined.is_empty() {
             let idle = self.candidates().is_empty() && self.releasing.is_empty();
             let refuse = if idle { REFUSE_IDLE } else { REFUSE_BUSY };
-            effects.push(Effect::Call(Box::new(calls::decline(declined, Some(refuse)))));
+            effects.push(Effect::Call(Box::new(calls::decline(
+                declined,
+                Some(refuse),
+            ))));
         }
     }
 
@@ -411,10 +512,12 @@ impl SchedulerCore {
         let PodInstance { pod_type, index } = step.pod_instance()?.clone();
         let tasks: Vec<String> = step.tasks().into_iter().map(str::to_owned).collect();
         let prefix = format!("{pod_type}-{index}-");
+        // Task names sort by pod instance: a range, not a scan of every task.
         let existing: Vec<TaskInfo> = self
             .tasks
-            .values()
-            .filter(|k| k.info.name.starts_with(&prefix))
+            .range(prefix.clone()..)
+            .take_while(|(name, _)| name.starts_with(&prefix))
+            .map(|(_, k)| k)
             .filter(|k| labels::task_label(&k.info, labels::PERMANENTLY_FAILED).is_none())
             .map(|k| k.info.clone())
             .collect();

@@ -55,7 +55,11 @@ pub fn readiness(status: &TaskStatus) -> Option<bool> {
 /// The observation of a stored task for the plans.
 #[must_use]
 pub fn observation(info: &TaskInfo, status: &TaskStatus) -> TaskObservation {
-    let mut obs = TaskObservation::new(info.name.clone(), status.task_id.value.clone(), task_state(status.state));
+    let mut obs = TaskObservation::new(
+        info.name.clone(),
+        status.task_id.value.clone(),
+        task_state(status.state),
+    );
     obs.readiness = readiness(status);
     obs.config_id = labels::task_label(info, labels::TARGET_CONFIGURATION).map(str::to_owned);
     obs.permanently_failed = labels::task_label(info, labels::PERMANENTLY_FAILED).is_some();
@@ -82,7 +86,8 @@ mod tests {
             ..Default::default()
         });
         assert_eq!(readiness(&status), Some(false));
-        status.check_status.as_mut().unwrap().command = Some(check_status_info::Command { exit_code: Some(0) });
+        status.check_status.as_mut().unwrap().command =
+            Some(check_status_info::Command { exit_code: Some(0) });
         assert_eq!(readiness(&status), Some(true));
     }
 
@@ -90,8 +95,14 @@ mod tests {
     fn terminal_states() {
         assert!(is_terminal(MesosState::TaskFailed as i32));
         assert!(is_terminal(MesosState::TaskGone as i32));
-        assert!(!is_terminal(MesosState::TaskLost as i32), "LOST may come back");
+        assert!(
+            !is_terminal(MesosState::TaskLost as i32),
+            "LOST may come back"
+        );
         assert!(!is_terminal(MesosState::TaskRunning as i32));
-        assert_eq!(task_state(MesosState::TaskUnreachable as i32), TaskState::Unreachable);
+        assert_eq!(
+            task_state(MesosState::TaskUnreachable as i32),
+            TaskState::Unreachable
+        );
     }
 }

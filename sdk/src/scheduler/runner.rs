@@ -28,15 +28,19 @@ use prost::Message as _;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot, watch};
 
+use super::command::{CommandId, CommandResult};
 use super::core::{Effect, Input, SchedulerCore};
 use super::observe;
-use super::command::{CommandId, CommandResult};
-use crate::api::{ApiOptions, ApiServer, ApiState, CommandRequest, LoadedState, Publisher, ServiceSnapshot};
+use crate::api::{
+    ApiOptions, ApiServer, ApiState, CommandRequest, LoadedState, Publisher, ServiceSnapshot,
+};
 use crate::mesos::{Caller, ClientConfig, ClientEvent, Credentials, MesosError, SchedulerClient};
 use crate::offer::ServiceContext;
 use crate::plan::{DEPLOY_PLAN, PlanInputs, TaskObservation, generate_plans};
 use crate::spec::ServiceSpec;
-use crate::state::{AnyPersister, BackendConfig, ConfigStore, LeadershipLost, Persister as _, StateStore};
+use crate::state::{
+    AnyPersister, BackendConfig, ConfigStore, LeadershipLost, Persister as _, StateStore,
+};
 
 /// The property dcos-commons sets once a deploy completed (it switches the
 /// `update` plan on).
@@ -161,15 +165,21 @@ impl Scheduler {
         let store = StateStore::open(persister.clone()).await?;
         let configs: ConfigStore<StoredConfig, AnyPersister> = ConfigStore::new(persister.clone());
         let target = StoredConfig {
-            service_yml: crate::spec::to_yaml(&options.spec).map_err(|e| SchedulerError::Spec(e.to_string()))?,
+            service_yml: crate::spec::to_yaml(&options.spec)
+                .map_err(|e| SchedulerError::Spec(e.to_string()))?,
         };
         let framework_id = store.fetch_framework_id().await?;
         let mut stored = store.fetch_all_tasks().await?;
         // Config update (crate::config): validate against the stored target; on
         // errors keep it (the deploy plan shows them); relabel unchanged pods.
-        let update = crate::config::apply_update(&store, &configs, &options.spec, &target, &mut stored).await?;
+        let update =
+            crate::config::apply_update(&store, &configs, &options.spec, &target, &mut stored)
+                .await?;
         let (target_id, deploy_errors) = (update.target_id, update.deploy_errors);
-        let options = SchedulerOptions { spec: update.spec, ..options };
+        let options = SchedulerOptions {
+            spec: update.spec,
+            ..options
+        };
         let mut observations: BTreeMap<String, TaskObservation> = BTreeMap::new();
         let mut tasks = Vec::new();
         for (name, task) in stored {
@@ -190,15 +200,24 @@ impl Scheduler {
 
         let listener = tokio::net::TcpListener::bind(options.api_listen)
             .await
-            .map_err(|source| SchedulerError::Api { addr: options.api_listen, source })?;
+            .map_err(|source| SchedulerError::Api {
+                addr: options.api_listen,
+                source,
+            })?;
         let api_addr = listener
             .local_addr()
-            .map_err(|source| SchedulerError::Api { addr: options.api_listen, source })?;
+            .map_err(|source| SchedulerError::Api {
+                addr: options.api_listen,
+                source,
+            })?;
 
         let spec = Arc::new(options.spec.clone());
         let mut ctx = ServiceContext::new(
             Arc::clone(&spec),
-            framework_id.as_ref().map(|f| f.value.clone()).unwrap_or_default(),
+            framework_id
+                .as_ref()
+                .map(|f| f.value.clone())
+                .unwrap_or_default(),
             target_id.clone(),
         );
         if let Some(role) = &options.role {
@@ -208,7 +227,13 @@ impl Scheduler {
             ctx.principal.clone_from(principal);
         }
         ctx.env_context.scheduler_api_port = api_addr.port();
-        let framework = framework_info(&ctx, &spec, framework_id, options.failover_timeout, api_addr);
+        let framework = framework_info(
+            &ctx,
+            &spec,
+            framework_id,
+            options.failover_timeout,
+            api_addr,
+        );
         let core = SchedulerCore::new(ctx, plans, tasks, options.seed);
 
         let loaded = LoadedState::load(&store, &configs).await?;
@@ -251,7 +276,11 @@ impl Scheduler {
             let _ = api_stop.send(());
             result
         });
-        Ok(Self { api_addr, snapshot, task })
+        Ok(Self {
+            api_addr,
+            snapshot,
+            task,
+        })
     }
 
     /// Where the operator API listens.
@@ -286,7 +315,9 @@ fn framework_info(
     api_addr: SocketAddr,
 ) -> FrameworkInfo {
     use framework_info::capability::Type;
-    let capability = |t: Type| framework_info::Capability { r#type: Some(t as i32) };
+    let capability = |t: Type| framework_info::Capability {
+        r#type: Some(t as i32),
+    };
     FrameworkInfo {
         user: ctx.user.clone(),
         name: spec.name.clone(),
@@ -295,7 +326,11 @@ fn framework_info(
         checkpoint: Some(true),
         roles: vec![ctx.role.clone()],
         principal: Some(ctx.principal.clone()),
-        webui_url: Some(spec.web_url.clone().unwrap_or_else(|| format!("http://{api_addr}"))),
+        webui_url: Some(
+            spec.web_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{api_addr}")),
+        ),
         capabilities: vec![
             capability(Type::MultiRole),
             capability(Type::ReservationRefinement),
@@ -471,7 +506,9 @@ impl Shell {
             .iter()
             .any(|p| p.name() == DEPLOY_PLAN && p.is_complete());
         if deploy_complete && !self.deploy_recorded {
-            self.store.store_property(LAST_COMPLETED_UPDATE_TYPE, "DEPLOY").await?;
+            self.store
+                .store_property(LAST_COMPLETED_UPDATE_TYPE, "DEPLOY")
+                .await?;
             self.api.set_property(LAST_COMPLETED_UPDATE_TYPE, "DEPLOY");
             self.deploy_recorded = true;
             tracing::info!("deploy plan complete");
@@ -495,7 +532,9 @@ impl Shell {
                 self.api.set_property(&key, value);
             }
             Effect::Call(call) => self.send(*call).await,
-            Effect::Reply(id, _) => tracing::warn!(id, "operator command reply: no caller is waiting"),
+            Effect::Reply(id, _) => {
+                tracing::warn!(id, "operator command reply: no caller is waiting")
+            }
         }
         Ok(())
     }
@@ -508,7 +547,10 @@ impl Shell {
         Ok(())
     }
 
-    async fn flush_statuses(&self, statuses: &mut Vec<(String, TaskStatus)>) -> Result<(), SchedulerError> {
+    async fn flush_statuses(
+        &self,
+        statuses: &mut Vec<(String, TaskStatus)>,
+    ) -> Result<(), SchedulerError> {
         for chunk in store_chunks(statuses, |(n, s)| s.encoded_len() + 2 * n.len()) {
             self.store.store_statuses(chunk).await?;
         }

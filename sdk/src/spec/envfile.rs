@@ -31,7 +31,11 @@ pub enum EnvFileError {
 
 /// Parses env-file text into `env`: `KEY=VALUE` per line, the value verbatim
 /// to the end of the line; blank lines and `#` comments are skipped.
-pub fn parse_env_text(text: &str, origin: &str, env: &mut BTreeMap<String, String>) -> Result<(), EnvFileError> {
+pub fn parse_env_text(
+    text: &str,
+    origin: &str,
+    env: &mut BTreeMap<String, String>,
+) -> Result<(), EnvFileError> {
     for (i, raw) in text.lines().enumerate() {
         let line = raw.strip_suffix('\r').unwrap_or(raw);
         if line.trim().is_empty() || line.trim_start().starts_with('#') {
@@ -54,7 +58,10 @@ pub fn parse_env_text(text: &str, origin: &str, env: &mut BTreeMap<String, Strin
 }
 
 /// Reads env files in order, then applies `KEY=VALUE` pairs (which win).
-pub fn load_env(files: &[PathBuf], pairs: &[String]) -> Result<BTreeMap<String, String>, EnvFileError> {
+pub fn load_env(
+    files: &[PathBuf],
+    pairs: &[String],
+) -> Result<BTreeMap<String, String>, EnvFileError> {
     let mut env = BTreeMap::new();
     for path in files {
         let text = std::fs::read_to_string(path).map_err(|source| EnvFileError::Read {
@@ -91,7 +98,10 @@ mod tests {
     fn bad_lines_name_file_and_line() {
         let mut env = BTreeMap::new();
         let err = parse_env_text("A=1\nnope\n", "svc.env", &mut env).unwrap_err();
-        assert_eq!(err.to_string(), "svc.env:2: expected KEY=VALUE, found \"nope\"");
+        assert_eq!(
+            err.to_string(),
+            "svc.env:2: expected KEY=VALUE, found \"nope\""
+        );
         assert!(load_env(&[PathBuf::from("/no/such/file")], &[]).is_err());
     }
 }

@@ -1938,14 +1938,18 @@ mod tests;
 /// The result a simulated agent reports for a task's check: success.
 fn simulated_check_pass(check: &plinth_proto::v1::CheckInfo) -> plinth_proto::v1::CheckStatusInfo {
     use plinth_proto::v1::{CheckStatusInfo, check_info, check_status_info};
-    let kind = check.r#type.and_then(|t| check_info::Type::try_from(t).ok());
+    let kind = check
+        .r#type
+        .and_then(|t| check_info::Type::try_from(t).ok());
     CheckStatusInfo {
         r#type: check.r#type,
         command: (kind == Some(check_info::Type::Command))
             .then_some(check_status_info::Command { exit_code: Some(0) }),
-        http: (kind == Some(check_info::Type::Http))
-            .then_some(check_status_info::Http { status_code: Some(200) }),
-        tcp: (kind == Some(check_info::Type::Tcp))
-            .then_some(check_status_info::Tcp { succeeded: Some(true) }),
+        http: (kind == Some(check_info::Type::Http)).then_some(check_status_info::Http {
+            status_code: Some(200),
+        }),
+        tcp: (kind == Some(check_info::Type::Tcp)).then_some(check_status_info::Tcp {
+            succeeded: Some(true),
+        }),
     }
 }

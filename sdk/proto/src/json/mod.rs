@@ -23,13 +23,12 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use base64::Engine as _;
-use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
 use base64::engine::DecodePaddingMode;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
 use prost::{Message, Name};
 use prost_reflect::{
     Cardinality, DescriptorPool, DynamicMessage, FieldDescriptor, Kind, MapKey, MessageDescriptor,
-    ReflectMessage as _,
-    Value as PValue,
+    ReflectMessage as _, Value as PValue,
 };
 use serde_json::{Map, Number, Value};
 
@@ -134,10 +133,16 @@ pub fn dynamic_to_value(msg: &DynamicMessage, options: JsonOptions) -> Value {
     for field in msg.descriptor().fields() {
         if msg.has_field(&field) {
             let value = msg.get_field(&field);
-            out.insert(field.name().to_owned(), field_to_value(&field, &value, options));
+            out.insert(
+                field.name().to_owned(),
+                field_to_value(&field, &value, options),
+            );
         } else if options.emit_defaults && writes_default(&field) {
             let value = msg.get_field(&field);
-            out.insert(field.name().to_owned(), single_to_value(&field.kind(), &value, options));
+            out.insert(
+                field.name().to_owned(),
+                single_to_value(&field.kind(), &value, options),
+            );
         }
     }
     Value::Object(out)
@@ -147,7 +152,11 @@ fn writes_default(field: &FieldDescriptor) -> bool {
     let proto = field.field_descriptor_proto();
     field.cardinality() == Cardinality::Optional
         && proto.default_value.is_some()
-        && !proto.options.as_ref().and_then(|o| o.deprecated).unwrap_or(false)
+        && !proto
+            .options
+            .as_ref()
+            .and_then(|o| o.deprecated)
+            .unwrap_or(false)
 }
 
 fn field_to_value(field: &FieldDescriptor, value: &PValue, options: JsonOptions) -> Value {
@@ -255,9 +264,11 @@ pub fn check_required<M: Message + Name>(msg: &M) -> Result<(), JsonError> {
 /// Checks the proto2 `required` fields of protobuf bytes of the message `desc`.
 pub fn check_required_wire(desc: &MessageDescriptor, bytes: &[u8]) -> Result<(), JsonError> {
     let mut missing = Vec::new();
-    required::collect_missing(desc, bytes, "", &mut missing).map_err(|message| JsonError::Field {
-        path: String::new(),
-        message,
+    required::collect_missing(desc, bytes, "", &mut missing).map_err(|message| {
+        JsonError::Field {
+            path: String::new(),
+            message,
+        }
     })?;
     if missing.is_empty() {
         Ok(())
@@ -331,19 +342,29 @@ mod tests {
     #[test]
     fn writes_proto_names_and_enum_names() {
         let call = Call {
-            framework_id: Some(FrameworkId { value: "f-1".into() }),
+            framework_id: Some(FrameworkId {
+                value: "f-1".into(),
+            }),
             r#type: Some(call::Type::Teardown as i32),
             ..Default::default()
         };
         let json = to_value(&call);
-        assert_eq!(json, serde_json::json!({"framework_id": {"value": "f-1"}, "type": "TEARDOWN"}));
+        assert_eq!(
+            json,
+            serde_json::json!({"framework_id": {"value": "f-1"}, "type": "TEARDOWN"})
+        );
     }
 
     #[test]
     fn missing_required_fields_are_named() {
-        let err = from_slice::<Call>(br#"{"type":"SUBSCRIBE","subscribe":{"framework_info":{"name":"x"}}}"#)
-            .unwrap_err();
-        assert_eq!(err.to_string(), "Missing required fields: subscribe.framework_info.user");
+        let err = from_slice::<Call>(
+            br#"{"type":"SUBSCRIBE","subscribe":{"framework_info":{"name":"x"}}}"#,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Missing required fields: subscribe.framework_info.user"
+        );
     }
 
     #[test]
@@ -370,8 +391,12 @@ mod tests {
 
     #[test]
     fn wrong_shapes_name_the_path() {
-        let err = from_slice::<Call>(br#"{"type":"ACCEPT","accept":{"offer_ids":{"value":"o"}}}"#).unwrap_err();
-        assert_eq!(err.to_string(), "field 'accept.offer_ids': expecting a JSON array, got an object");
+        let err = from_slice::<Call>(br#"{"type":"ACCEPT","accept":{"offer_ids":{"value":"o"}}}"#)
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "field 'accept.offer_ids': expecting a JSON array, got an object"
+        );
         let err = from_slice::<Call>(b"[1]").unwrap_err();
         assert!(err.to_string().contains("<top level>"), "{err}");
         let err = from_slice::<Call>(b"{nope").unwrap_err();
@@ -404,7 +429,10 @@ mod tests {
             ..Default::default()
         };
         let text = String::from_utf8(to_vec(&event)).unwrap();
-        assert!(text.contains(r#""heartbeat_interval_seconds":15.0"#), "{text}");
+        assert!(
+            text.contains(r#""heartbeat_interval_seconds":15.0"#),
+            "{text}"
+        );
         assert!(!text.contains('\n'));
     }
 
@@ -416,7 +444,12 @@ mod tests {
             ..Default::default()
         };
         assert!(to_value(&info).get("failover_timeout").is_none());
-        let with = to_value_with(&info, JsonOptions { emit_defaults: true });
+        let with = to_value_with(
+            &info,
+            JsonOptions {
+                emit_defaults: true,
+            },
+        );
         assert_eq!(with["failover_timeout"], 0.0);
         assert_eq!(with["checkpoint"], false);
     }

@@ -33,7 +33,10 @@ fn message(
 ) -> Result<(), JsonError> {
     let Value::Object(object) = value else {
         let at = if path.is_empty() { "<top level>" } else { path };
-        return Err(field_error(at, format!("expecting a JSON object, got {}", shape(value))));
+        return Err(field_error(
+            at,
+            format!("expecting a JSON object, got {}", shape(value)),
+        ));
     };
     let mut present: Vec<u32> = Vec::new();
     for (key, value) in object {
@@ -79,7 +82,10 @@ fn write_field(
             return Err(field_error(path, "map field without an entry type"));
         };
         let Value::Object(object) = value else {
-            return Err(field_error(path, format!("expecting a JSON object, got {}", shape(value))));
+            return Err(field_error(
+                path,
+                format!("expecting a JSON object, got {}", shape(value)),
+            ));
         };
         let key_kind = entry.map_entry_key_field().kind();
         let value_kind = entry.map_entry_value_field().kind();
@@ -100,7 +106,10 @@ fn write_field(
     }
     if field.is_list() {
         let Value::Array(items) = value else {
-            return Err(field_error(path, format!("expecting a JSON array, got {}", shape(value))));
+            return Err(field_error(
+                path,
+                format!("expecting a JSON array, got {}", shape(value)),
+            ));
         };
         for (i, item) in items.iter().enumerate() {
             let mark = path.len();
@@ -212,12 +221,14 @@ fn write_single(
             encode_varint(n as u64, out);
         }
         Kind::Uint32 => {
-            let n: u32 = parse_int(value).ok_or_else(|| wrong("an unsigned 32-bit integer", path))?;
+            let n: u32 =
+                parse_int(value).ok_or_else(|| wrong("an unsigned 32-bit integer", path))?;
             encode_key(number, WireType::Varint, out);
             encode_varint(u64::from(n), out);
         }
         Kind::Uint64 => {
-            let n: u64 = parse_int(value).ok_or_else(|| wrong("an unsigned 64-bit integer", path))?;
+            let n: u64 =
+                parse_int(value).ok_or_else(|| wrong("an unsigned 64-bit integer", path))?;
             encode_key(number, WireType::Varint, out);
             encode_varint(n, out);
         }
@@ -232,7 +243,8 @@ fn write_single(
             encode_varint(((n << 1) ^ (n >> 63)) as u64, out);
         }
         Kind::Fixed32 => {
-            let n: u32 = parse_int(value).ok_or_else(|| wrong("an unsigned 32-bit integer", path))?;
+            let n: u32 =
+                parse_int(value).ok_or_else(|| wrong("an unsigned 32-bit integer", path))?;
             encode_key(number, WireType::ThirtyTwoBit, out);
             out.extend_from_slice(&n.to_le_bytes());
         }
@@ -242,7 +254,8 @@ fn write_single(
             out.extend_from_slice(&n.to_le_bytes());
         }
         Kind::Fixed64 => {
-            let n: u64 = parse_int(value).ok_or_else(|| wrong("an unsigned 64-bit integer", path))?;
+            let n: u64 =
+                parse_int(value).ok_or_else(|| wrong("an unsigned 64-bit integer", path))?;
             encode_key(number, WireType::SixtyFourBit, out);
             out.extend_from_slice(&n.to_le_bytes());
         }

@@ -4,6 +4,7 @@
 //! `endpoints`, `config`, `state`, `health`, `debug`; see `cli/`).
 
 mod cli;
+mod config_diff;
 mod scheduler;
 mod spec;
 
@@ -67,6 +68,16 @@ fn main() -> ExitCode {
         Command::Plan(op) => cli::run(cli::plan::run(op.command, &op.client)),
         Command::Pod(op) => cli::run(cli::pod::run(op.command, &op.client)),
         Command::Endpoints { name, client } => cli::run(cli::endpoints::run(name, &client)),
+        Command::Config(Operator {
+            command: cli::config::ConfigCommand::Diff(args),
+            client,
+        }) => config_diff::run(
+            args,
+            &client.url,
+            client.token_file.as_deref(),
+            client.token.as_deref(),
+            client.json,
+        ),
         Command::Config(op) => cli::run(cli::config::run(op.command, &op.client)),
         Command::State(op) => cli::run(cli::state::run(op.command, &op.client)),
         Command::Health { client } => cli::run(cli::health::run(&client)),

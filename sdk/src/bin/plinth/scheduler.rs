@@ -32,7 +32,11 @@ pub(crate) struct SchedulerArgs {
     #[arg(long, default_value = "file:plinth-state", value_name = "BACKEND")]
     state: String,
     /// Where the operator API listens (port 0 picks a free one).
-    #[arg(long = "api-listen", default_value = "127.0.0.1:0", value_name = "ADDR")]
+    #[arg(
+        long = "api-listen",
+        default_value = "127.0.0.1:0",
+        value_name = "ADDR"
+    )]
     api_listen: SocketAddr,
     /// A file holding the operator API's bearer token: mutating calls then
     /// need `Authorization: Bearer <token>`.
@@ -90,7 +94,10 @@ pub(crate) fn run(args: SchedulerArgs) -> ExitCode {
 async fn serve(args: SchedulerArgs) -> anyhow::Result<()> {
     let env = load_env(&args.env_files, &args.env)?;
     let loaded = plinth::spec::load_file(&args.spec, &env).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let state: BackendConfig = args.state.parse().with_context(|| format!("--state {}", args.state))?;
+    let state: BackendConfig = args
+        .state
+        .parse()
+        .with_context(|| format!("--state {}", args.state))?;
     let secret = match &args.secret_file {
         Some(path) => Some(
             std::fs::read_to_string(path)
@@ -104,7 +111,9 @@ async fn serve(args: SchedulerArgs) -> anyhow::Result<()> {
     if args.uninstall || plinth::uninstall::is_uninstalling(&state).await? {
         return uninstall(args, loaded.spec, state, secret).await;
     }
-    loaded.check_runnable().map_err(|e| anyhow::anyhow!("{e}"))?;
+    loaded
+        .check_runnable()
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut options = SchedulerOptions::new(loaded.spec, args.master, state);
     options.api_listen = args.api_listen;
     if let Some(path) = &args.api_token_file {
@@ -124,7 +133,10 @@ async fn serve(args: SchedulerArgs) -> anyhow::Result<()> {
     let options_tls = options.api.tls.is_some();
     let scheduler = Scheduler::start(options, crate::shutdown_signal()).await?;
     let scheme = if options_tls { "https" } else { "http" };
-    eprintln!("plinth scheduler: operator API on {scheme}://{}", scheduler.api_addr());
+    eprintln!(
+        "plinth scheduler: operator API on {scheme}://{}",
+        scheduler.api_addr()
+    );
     scheduler.wait().await?;
     Ok(())
 }

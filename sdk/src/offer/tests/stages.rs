@@ -84,11 +84,7 @@ fn new_pod_reserves_creates_and_launches() {
     assert_eq!(lg.executor.resources.len(), 3);
     let task = &lg.task_group.tasks[0];
     assert_eq!(task.name, "hello-0-server");
-    assert!(
-        task.task_id
-            .value
-            .starts_with("hello-world__hello-0-server__")
-    );
+    assert!(task.task_id.value.starts_with("hello-0-server__"));
     assert!(task.executor.is_none(), "executor is set on the group");
     assert_eq!(task.resources.len(), 4);
     let env = env_of(task);

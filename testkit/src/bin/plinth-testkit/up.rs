@@ -38,14 +38,20 @@ pub(crate) struct UpArgs {
     #[arg(long = "work-dir", default_value = ".plinth-up", value_name = "DIR")]
     work_dir: PathBuf,
     /// Where the operator API listens.
-    #[arg(long = "api-listen", default_value = "127.0.0.1:0", value_name = "ADDR")]
+    #[arg(
+        long = "api-listen",
+        default_value = "127.0.0.1:0",
+        value_name = "ADDR"
+    )]
     api_listen: SocketAddr,
 }
 
 pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
     let env = load_env(&args.env_files, &args.env)?;
     let loaded = plinth::spec::load_file(&args.spec, &env).map_err(|e| anyhow::anyhow!("{e}"))?;
-    loaded.check_runnable().map_err(|e| anyhow::anyhow!("{e}"))?;
+    loaded
+        .check_runnable()
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let work_dir = std::path::absolute(&args.work_dir)
         .with_context(|| format!("--work-dir {}", args.work_dir.display()))?;
     // The master lives in this process: its agents, reservations and volumes
@@ -72,7 +78,9 @@ pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
     .context("starting the testkit master")?;
     println!("master:    {}", master.url());
 
-    let state = BackendConfig::File { dir: work_dir.join("state") };
+    let state = BackendConfig::File {
+        dir: work_dir.join("state"),
+    };
     let mut options = SchedulerOptions::new(loaded.spec, master.url(), state);
     options.api_listen = args.api_listen;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -96,7 +104,10 @@ pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
         if !complete {
             complete = report(&current, &mut shown, started);
             if complete {
-                println!("serving; press Ctrl-C to stop (tasks keep their volumes in {})", work_dir.display());
+                println!(
+                    "serving; press Ctrl-C to stop (tasks keep their volumes in {})",
+                    work_dir.display()
+                );
             }
         }
         tokio::select! {
@@ -119,7 +130,11 @@ pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
 }
 
 /// Prints step changes and a one-line summary; true once deploy is complete.
-fn report(snapshot: &ServiceSnapshot, shown: &mut BTreeMap<String, Status>, started: Instant) -> bool {
+fn report(
+    snapshot: &ServiceSnapshot,
+    shown: &mut BTreeMap<String, Status>,
+    started: Instant,
+) -> bool {
     let Some(deploy) = snapshot.plans.iter().find(|p| p.name() == DEPLOY_PLAN) else {
         return false;
     };
@@ -159,7 +174,10 @@ fn report(snapshot: &ServiceSnapshot, shown: &mut BTreeMap<String, Status>, star
 
 async fn signal() {
     use tokio::signal::unix::{SignalKind, signal};
-    match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+    match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
         (Ok(mut term), Ok(mut int)) => {
             tokio::select! {
                 _ = term.recv() => {}

@@ -20,11 +20,21 @@ pub(crate) enum ConfigCommand {
     /// Print the target configuration's id.
     #[command(name = "target-id", visible_alias = "target_id")]
     TargetId,
+    /// Dry run of a config update against the target: failing validators,
+    /// pods that would restart and in which order, what changes in each
+    /// (exit 0 accepted, 1 refused, 2 could not compare).
+    Diff(crate::config_diff::ConfigDiffArgs),
 }
 
 pub(crate) async fn run(cmd: ConfigCommand, args: &ClientArgs) -> Result<(), CliError> {
+    if let ConfigCommand::Diff(_) = cmd {
+        return Err(CliError::Usage(
+            "plinth config diff is dispatched by main".into(),
+        ));
+    }
     let client = Client::new(args)?;
     match cmd {
+        ConfigCommand::Diff(_) => {}
         ConfigCommand::List => {
             print_list(&client.get("/v1/configurations").await?.json()?, args.json)
         }
