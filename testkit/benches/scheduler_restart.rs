@@ -178,6 +178,56 @@ async fn statuses_counted(api: std::net::SocketAddr) -> Option<u64> {
     sum
 }
 
+/// The master on its own thread and runtime, as if it were another
+/// process: its request handling (which runs under its model lock) then
+/// does not hold up the scheduler's runtime workers.
+struct MasterThread {
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl MasterThread {
+    fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn master_thread(config: MasterConfig) -> anyhow::Result<(Arc<TestMaster>, MasterThread)> {
+    let (started_tx, started_rx) = std::sync::mpsc::channel();
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+            Ok(rt) => rt,
+            Err(e) => {
+                let _ = started_tx.send(Err(anyhow::Error::from(e)));
+                return;
+            }
+        };
+        runtime.block_on(async move {
+            match TestMaster::start(config).await {
+                Ok(master) => {
+                    let master = Arc::new(master);
+                    let _ = started_tx.send(Ok(Arc::clone(&master)));
+                    let _ = stop_rx.await;
+                    if let Ok(master) = Arc::try_unwrap(master) {
+                        master.shutdown().await;
+                    }
+                }
+                Err(e) => {
+                    let _ = started_tx.send(Err(e.into()));
+                }
+            }
+        });
+    });
+    let master = started_rx.recv()??;
+    Ok((master, MasterThread { stop: Some(stop_tx), thread: Some(thread) }))
+}
+
 async fn run() -> anyhow::Result<()> {
     let tasks: usize = env_or("PLINTH_BENCH_TASKS", 10_000);
     let restarts: usize = env_or("PLINTH_BENCH_RESTARTS", 3).max(1);
@@ -187,7 +237,7 @@ async fn run() -> anyhow::Result<()> {
     };
     let root = TestZooKeeper::unique_root("restart");
     let state: BackendConfig = format!("zk://{}{root}", zk.connect()).parse()?;
-    let master = TestMaster::start(MasterConfig {
+    let (master_arc, master_thread) = master_thread(MasterConfig {
         agents: AGENTS,
         allocation_interval: Duration::from_millis(10),
         task_start_delay: Duration::from_millis(1),
@@ -198,16 +248,16 @@ async fn run() -> anyhow::Result<()> {
         stream_buffer: 100_000,
         seed: Some(3),
         ..MasterConfig::default()
-    })
-    .await?;
+    })?;
+    let master = &*master_arc;
 
     // --- setup: deploy for real ---
     let t = Instant::now();
-    let first = start(tasks, &master, &state, 1).await?;
+    let first = start(tasks, master, &state, 1).await?;
     wait_complete(&mut first.scheduler.snapshot(), Duration::from_secs(150)).await?;
     let deploy_secs = t.elapsed().as_secs_f64();
     first.stop().await?;
-    let (_, _, _, running) = framework_view(&master);
+    let (_, _, _, running) = framework_view(master);
     anyhow::ensure!(
         running == tasks,
         "{running} of {tasks} tasks run on the master after the deploy"
@@ -220,9 +270,10 @@ async fn run() -> anyhow::Result<()> {
 
     let mut runs = Vec::new();
     for i in 0..restarts {
-        runs.push(restart(tasks, &master, &state, 2 + i as u64, launched_before).await?);
+        runs.push(restart(tasks, master, &state, 2 + i as u64, launched_before).await?);
     }
-    master.shutdown().await;
+    drop(master_arc);
+    master_thread.stop();
 
     println!(
         "scheduler restart-to-ready, {tasks} tasks in ZooKeeper ({stored} task nodes), {AGENTS} simulated agents, loopback HTTP"
