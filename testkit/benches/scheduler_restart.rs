@@ -201,7 +201,11 @@ fn master_thread(config: MasterConfig) -> anyhow::Result<(Arc<TestMaster>, Maste
     let (started_tx, started_rx) = std::sync::mpsc::channel();
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let thread = std::thread::spawn(move || {
-        let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        let runtime = match tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+        {
             Ok(rt) => rt,
             Err(e) => {
                 let _ = started_tx.send(Err(anyhow::Error::from(e)));
@@ -225,7 +229,13 @@ fn master_thread(config: MasterConfig) -> anyhow::Result<(Arc<TestMaster>, Maste
         });
     });
     let master = started_rx.recv()??;
-    Ok((master, MasterThread { stop: Some(stop_tx), thread: Some(thread) }))
+    Ok((
+        master,
+        MasterThread {
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        },
+    ))
 }
 
 async fn run() -> anyhow::Result<()> {

@@ -36,7 +36,10 @@ use plinth::state::testing::TestZooKeeper;
 const AGENTS: usize = 1000;
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 const SMALL_SPEC: &str = r#"
@@ -119,7 +122,10 @@ impl Proc {
         if matches!(self.child.try_wait(), Ok(Some(_))) {
             return;
         }
-        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if matches!(self.child.try_wait(), Ok(Some(_))) {
@@ -162,15 +168,31 @@ fn plinth_bin() -> anyhow::Result<PathBuf> {
 /// Starts `plinth-testkit master` and returns it with its URL.
 fn start_master() -> anyhow::Result<(Proc, String)> {
     let mut child = Command::new(env!("CARGO_BIN_EXE_plinth-testkit"))
-        .args(["master", "--listen", "127.0.0.1:0", "--agents", &AGENTS.to_string()])
-        .args(["--heartbeat-interval", "5", "--allocation-interval", "0.01", "--task-start-delay", "0.001"])
+        .args([
+            "master",
+            "--listen",
+            "127.0.0.1:0",
+            "--agents",
+            &AGENTS.to_string(),
+        ])
+        .args([
+            "--heartbeat-interval",
+            "5",
+            "--allocation-interval",
+            "0.01",
+            "--task-start-delay",
+            "0.001",
+        ])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .context("starting plinth-testkit master")?;
     let stdout = child.stdout.take().context("master stdout")?;
-    let proc = Proc { child, what: "plinth-testkit master" };
+    let proc = Proc {
+        child,
+        what: "plinth-testkit master",
+    };
     let mut line = String::new();
     BufReader::new(stdout).read_line(&mut line)?;
     let url = line.trim().to_owned();
@@ -181,7 +203,12 @@ fn start_master() -> anyhow::Result<(Proc, String)> {
 }
 
 /// Starts `plinth scheduler` and returns it with its API address.
-fn start_scheduler(spec: &Path, master: &str, state: &str, log: &Path) -> anyhow::Result<(Proc, SocketAddr)> {
+fn start_scheduler(
+    spec: &Path,
+    master: &str,
+    state: &str,
+    log: &Path,
+) -> anyhow::Result<(Proc, SocketAddr)> {
     let log_file = std::fs::File::create(log)?;
     let mut child = Command::new(plinth_bin()?)
         .arg("scheduler")
@@ -195,7 +222,10 @@ fn start_scheduler(spec: &Path, master: &str, state: &str, log: &Path) -> anyhow
         .spawn()
         .context("starting plinth scheduler")?;
     let stderr = child.stderr.take().context("scheduler stderr")?;
-    let proc = Proc { child, what: "plinth scheduler" };
+    let proc = Proc {
+        child,
+        what: "plinth scheduler",
+    };
     // "plinth scheduler: operator API on http://ADDR"; keep draining stderr
     // afterwards so the process never blocks on a full pipe.
     let (tx, rx) = std::sync::mpsc::channel::<String>();
@@ -213,7 +243,9 @@ fn start_scheduler(spec: &Path, master: &str, state: &str, log: &Path) -> anyhow
                 }
             }
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
-            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => bail!("plinth scheduler exited before its API listened"),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                bail!("plinth scheduler exited before its API listened")
+            }
         }
     }
     bail!("plinth scheduler did not report its API address within 60 s")
@@ -227,7 +259,11 @@ fn http_status(addr: SocketAddr, path: &str) -> anyhow::Result<u16> {
     let mut head = [0u8; 64];
     let n = stream.read(&mut head)?;
     let text = String::from_utf8_lossy(&head[..n]);
-    let code = text.split_whitespace().nth(1).context("no status line")?.parse()?;
+    let code = text
+        .split_whitespace()
+        .nth(1)
+        .context("no status line")?
+        .parse()?;
     // Drain the rest so the server is not left writing into a closed socket.
     let mut rest = Vec::new();
     let _ = stream.read_to_end(&mut rest);
@@ -257,15 +293,27 @@ fn wait_healthy(addr: SocketAddr, within: Duration, every: Duration) -> anyhow::
 fn rss(pid: u32) -> anyhow::Result<(f64, f64)> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     let field = |name: &str| -> anyhow::Result<f64> {
-        let line = status.lines().find(|l| l.starts_with(name)).with_context(|| format!("{name} missing"))?;
-        let kb: f64 = line.split_whitespace().nth(1).context("no value")?.parse()?;
+        let line = status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .with_context(|| format!("{name} missing"))?;
+        let kb: f64 = line
+            .split_whitespace()
+            .nth(1)
+            .context("no value")?
+            .parse()?;
         Ok(kb * 1024.0 / 1e6)
     };
     Ok((field("VmRSS:")?, field("VmHWM:")?))
 }
 
 /// Samples VmRSS `n` times, `every` apart, after `settle`: (min, max, last HWM).
-fn sample(pid: u32, settle: Duration, n: usize, every: Duration) -> anyhow::Result<(f64, f64, f64)> {
+fn sample(
+    pid: u32,
+    settle: Duration,
+    n: usize,
+    every: Duration,
+) -> anyhow::Result<(f64, f64, f64)> {
     std::thread::sleep(settle);
     let mut lo = f64::MAX;
     let mut hi: f64 = 0.0;
@@ -296,14 +344,23 @@ fn run() -> anyhow::Result<()> {
     let settle = Duration::from_secs(3);
 
     // 1. idle, small service
-    let state = format!("zk://{}{}", zk.connect(), TestZooKeeper::unique_root("rss-small"));
+    let state = format!(
+        "zk://{}{}",
+        zk.connect(),
+        TestZooKeeper::unique_root("rss-small")
+    );
     let (mut sched, api) = start_scheduler(&small, &url, &state, &dir.path().join("small.log"))?;
     let small_deploy = wait_healthy(api, Duration::from_secs(60), Duration::from_millis(100))?;
-    let (small_lo, small_hi, small_hwm) = sample(sched.pid(), settle, 10, Duration::from_millis(200))?;
+    let (small_lo, small_hi, small_hwm) =
+        sample(sched.pid(), settle, 10, Duration::from_millis(200))?;
     sched.stop();
 
     // 2. 10,000 tasks, deployed by this process
-    let state = format!("zk://{}{}", zk.connect(), TestZooKeeper::unique_root("rss-large"));
+    let state = format!(
+        "zk://{}{}",
+        zk.connect(),
+        TestZooKeeper::unique_root("rss-large")
+    );
     let (mut sched, api) = start_scheduler(&large, &url, &state, &dir.path().join("large.log"))?;
     let large_deploy = wait_healthy(api, Duration::from_secs(170), Duration::from_secs(1))?;
     let (dep_lo, dep_hi, dep_hwm) = sample(sched.pid(), settle, 10, Duration::from_millis(200))?;
@@ -319,9 +376,13 @@ fn run() -> anyhow::Result<()> {
     sched.stop();
     master.stop();
 
-    println!("scheduler RSS: `plinth scheduler` processes against a `plinth-testkit master` process ({AGENTS} simulated agents), ZooKeeper state");
+    println!(
+        "scheduler RSS: `plinth scheduler` processes against a `plinth-testkit master` process ({AGENTS} simulated agents), ZooKeeper state"
+    );
     println!("  VmRSS sampled 10× over 2 s after {settle:?} of settling; MB (10^6 bytes)");
-    println!("  case                                    deploy/ready   VmRSS min–max    VmHWM (peak)");
+    println!(
+        "  case                                    deploy/ready   VmRSS min–max    VmHWM (peak)"
+    );
     println!(
         "  idle, 3-pod service                     {small_deploy:>9.1} s   {small_lo:>6.1}–{small_hi:<6.1}  {small_hwm:>8.1}"
     );
@@ -330,10 +391,17 @@ fn run() -> anyhow::Result<()> {
     );
     println!(
         "  {tasks} tasks, restarted process         {restart_healthy:>9.1} s   {re_lo:>6.1}–{re_hi:<6.1}  {re_hwm:>8.1}{}",
-        if restart_alive { "" } else { "  (exited early!)" }
+        if restart_alive {
+            ""
+        } else {
+            "  (exited early!)"
+        }
     );
     let verdict = |v: f64, aim: f64| if v < aim { "met" } else { "MISSED" };
-    println!("IDLE RSS: {small_hi:.1} MB (aim < 30 MB) — {}", verdict(small_hi, 30.0));
+    println!(
+        "IDLE RSS: {small_hi:.1} MB (aim < 30 MB) — {}",
+        verdict(small_hi, 30.0)
+    );
     println!(
         "RSS WITH {tasks} TASKS: {re_hi:.1} MB restarted, {dep_hi:.1} MB after its own deploy (aim < 150 MB) — {}",
         verdict(re_hi.max(dep_hi), 150.0)
@@ -344,7 +412,9 @@ fn run() -> anyhow::Result<()> {
 fn main() -> anyhow::Result<()> {
     // `cargo test --benches` runs this without `--bench`: stay quick then.
     if !std::env::args().any(|a| a == "--bench") {
-        println!("scheduler_rss: run with `cargo build --release -p plinth --bin plinth && cargo bench -p plinth-testkit --bench scheduler_rss`");
+        println!(
+            "scheduler_rss: run with `cargo build --release -p plinth --bin plinth && cargo bench -p plinth-testkit --bench scheduler_rss`"
+        );
         return Ok(());
     }
     run()
