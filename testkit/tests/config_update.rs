@@ -121,18 +121,6 @@ async fn deploy_complete(snapshot: &mut watch::Receiver<Arc<ServiceSnapshot>>) {
     .expect("scheduler keeps publishing");
 }
 
-fn zk_state(name: &str) -> Option<BackendConfig> {
-    let Some(zk) = TestZooKeeper::shared() else {
-        eprintln!("skipped: no ZooKeeper");
-        return None;
-    };
-    Some(
-        format!("zk://{}{}", zk.connect(), TestZooKeeper::unique_root(name))
-            .parse()
-            .expect("zk url"),
-    )
-}
-
 /// Running tasks: name → (task id, agent id).
 fn running(master: &TestMaster) -> BTreeMap<String, (String, String)> {
     let state = master.state();
@@ -166,7 +154,7 @@ fn volumes(master: &TestMaster) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_changed_pod_rolls_in_plan_order_and_unchanged_pods_keep_running() {
-    let Some(state) = zk_state("config-update") else {
+    let Some(state) = TestZooKeeper::state_backend("config-update") else {
         return;
     };
     let master = TestMaster::start(MasterConfig {

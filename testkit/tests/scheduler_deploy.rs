@@ -98,19 +98,6 @@ async fn deploy_complete(snapshot: &mut watch::Receiver<Arc<ServiceSnapshot>>) {
         .expect("scheduler keeps publishing");
 }
 
-fn zk_state(name: &str) -> Option<BackendConfig> {
-    let Some(zk) = TestZooKeeper::shared() else {
-        eprintln!("skipped: no ZooKeeper");
-        return None;
-    };
-    let root = TestZooKeeper::unique_root(name);
-    Some(
-        format!("zk://{}{root}", zk.connect())
-            .parse()
-            .expect("zk url"),
-    )
-}
-
 async fn master() -> TestMaster {
     TestMaster::start(MasterConfig {
         agents: 3,
@@ -157,7 +144,7 @@ fn volumes(master: &TestMaster) -> BTreeMap<String, Vec<String>> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deploys_volumes_ports_and_placement_to_complete() {
-    let Some(state) = zk_state("deploy") else {
+    let Some(state) = TestZooKeeper::state_backend("deploy") else {
         return;
     };
     let master = master().await;
@@ -198,7 +185,7 @@ async fn deploys_volumes_ports_and_placement_to_complete() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restart_relaunches_nothing_and_recovers_a_task_that_died_meanwhile() {
-    let Some(state) = zk_state("restart") else {
+    let Some(state) = TestZooKeeper::state_backend("restart") else {
         return;
     };
     let master = master().await;
@@ -276,7 +263,7 @@ async fn restart_relaunches_nothing_and_recovers_a_task_that_died_meanwhile() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_scheduler_waits_for_the_first_and_takes_over() {
-    let Some(state) = zk_state("leader") else {
+    let Some(state) = TestZooKeeper::state_backend("leader") else {
         return;
     };
     let master = master().await;

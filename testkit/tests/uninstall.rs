@@ -59,19 +59,6 @@ fn spec(name: &str) -> plinth::spec::ServiceSpec {
         .spec
 }
 
-fn zk_state(name: &str) -> Option<BackendConfig> {
-    let Some(zk) = TestZooKeeper::shared() else {
-        eprintln!("skipped: no ZooKeeper");
-        return None;
-    };
-    let root = TestZooKeeper::unique_root(name);
-    Some(
-        format!("zk://{}{root}", zk.connect())
-            .parse()
-            .expect("zk url"),
-    )
-}
-
 async fn master() -> TestMaster {
     TestMaster::start(MasterConfig {
         agents: 3,
@@ -178,7 +165,7 @@ async fn root_is_empty(state: &BackendConfig) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn uninstall_leaves_nothing_behind() {
-    let Some(state) = zk_state("uninstall") else {
+    let Some(state) = TestZooKeeper::state_backend("uninstall") else {
         return;
     };
     let master = master().await;
@@ -219,7 +206,7 @@ async fn uninstall_leaves_nothing_behind() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_uninstaller_killed_half_way_is_finished_by_the_next_run() {
-    let Some(state) = zk_state("uninstall-abort") else {
+    let Some(state) = TestZooKeeper::state_backend("uninstall-abort") else {
         return;
     };
     let master = master().await;
@@ -267,7 +254,7 @@ async fn an_uninstaller_killed_half_way_is_finished_by_the_next_run() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crashes_after_the_kills_and_after_teardown_are_resumed() {
-    let Some(state) = zk_state("uninstall-crash") else {
+    let Some(state) = TestZooKeeper::state_backend("uninstall-crash") else {
         return;
     };
     let master = master().await;

@@ -133,6 +133,18 @@ stop
         &self.connect
     }
 
+    /// A `zk://` state backend under a fresh root of the shared server, or
+    /// `None` (after printing why, so the caller can skip) without ZooKeeper.
+    pub fn state_backend(name: &str) -> Option<crate::state::BackendConfig> {
+        let Some(zk) = Self::shared() else {
+            eprintln!("skipped: no ZooKeeper");
+            return None;
+        };
+        format!("zk://{}{}", zk.connect(), Self::unique_root(name))
+            .parse()
+            .ok()
+    }
+
     /// A fresh, unique root for one test (`/plinth-test/<name>-<uuid>`).
     pub fn unique_root(name: &str) -> String {
         format!("/plinth-test/{name}-{}", uuid::Uuid::new_v4().simple())
