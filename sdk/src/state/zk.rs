@@ -202,8 +202,9 @@ impl ZkPersister {
         let mut watcher = inner.client.state_watcher();
         let mut last = None;
         // The original client may win the session back before the hijacker
-        // closes it; try a few times.
-        for _ in 0..3 {
+        // closes it, and a loaded server may be slow to hand it over; try a
+        // few times.
+        for _ in 0..6 {
             if is_terminal_state(watcher.peek_state()) {
                 return Ok(());
             }
@@ -242,7 +243,7 @@ impl ZkPersister {
         Err(last.unwrap_or(Error::Timeout {
             op: "expire session",
             path: location,
-            after: inner.config.session_timeout * 6,
+            after: inner.config.session_timeout * 12,
         }))
     }
 
