@@ -277,8 +277,6 @@ async fn pod_restart_and_replace_go_through_the_scheduler() {
             Command::RestartPod("nope-7".into())
         ]
     );
-    let a = send(&r, post("/v1/pod/hello-0/pause", "")).await;
-    assert_eq!(a.status, 501);
 }
 
 // === endpoints, configurations ===

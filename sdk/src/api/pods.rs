@@ -1,5 +1,13 @@
 //! `/v1/pod`: pod instances from the stored tasks (grouped by their
-//! `task_type`/`index` labels), and restart/replace through the loop.
+//! `task_type`/`index` labels), and restart/replace/pause/resume through the
+//! loop.
+//!
+//! Pause and resume take an optional JSON list of task names (`["server"]`
+//! or `["hello-0-server"]`; no body = every long-running task of the pod),
+//! like dcos-commons. A paused task shows `status` `PAUSED` (`PAUSING` until
+//! its idle relaunch runs, `RESUMING` after a resume until the real one runs),
+//! with `goal_state_override`, `override_status` and the Mesos state in
+//! `mesos_status`.
 
 use std::collections::BTreeMap;
 
@@ -9,10 +17,12 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use bytes::Bytes;
 use plinth_proto::v1::TaskState;
 use serde::Serialize;
 
 use super::{ApiError, ApiState, ServiceSnapshot, TaskView};
+use crate::offer::labels;
 use crate::scheduler::command::pod_instance_of;
 use crate::scheduler::{Command, CommandReply};
 
@@ -24,8 +34,8 @@ pub(super) fn routes() -> Router<ApiState> {
         .route("/v1/pod/{name}/info", get(info))
         .route("/v1/pod/{name}/restart", post(restart))
         .route("/v1/pod/{name}/replace", post(replace))
-        .route("/v1/pod/{name}/pause", post(not_supported))
-        .route("/v1/pod/{name}/resume", post(not_supported))
+        .route("/v1/pod/{name}/pause", post(pause))
+        .route("/v1/pod/{name}/resume", post(resume))
 }
 
 /// One task in a pod status.
@@ -36,8 +46,21 @@ pub struct TaskSummary {
     /// Task name, e.g. `hello-0-server`.
     pub name: String,
     /// Latest state without `TASK_` (`RUNNING`); absent before any status.
+    /// With a goal-state override in play, dcos-commons' override state
+    /// instead: `PAUSED`, `PAUSING` or `RESUMING`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// The Mesos state when `status` shows an override state.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mesos_status: Option<String>,
+    /// The operator's goal-state override (`PAUSED`); absent for none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub goal_state_override: Option<String>,
+    /// Progress of the last pause or resume: `PENDING` (not relaunched yet),
+    /// `IN_PROGRESS` (relaunched, not running yet) or `COMPLETE`; absent when
+    /// the task was never paused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub override_status: Option<String>,
 }
 
 /// `GET /v1/pod/{name}/status`.
@@ -86,10 +109,37 @@ fn state_name(state: i32) -> String {
 }
 
 fn summary(task: &TaskView) -> TaskSummary {
+    let mesos = task
+        .status
+        .as_ref()
+        .filter(|s| s.task_id == task.info.task_id)
+        .map(|s| state_name(s.state));
+    let paused = labels::is_paused(&task.info);
+    let progress = labels::task_label(&task.info, labels::OVERRIDE_STATUS);
+    // The override is complete once the task launched with it (or, after a
+    // resume, the task launched without it) runs.
+    let running = mesos.as_deref() == Some("RUNNING");
+    let override_status = match progress {
+        None if paused => Some("PENDING"),
+        None => None,
+        Some(labels::OVERRIDE_PENDING) => Some("PENDING"),
+        Some(_) if running => Some("COMPLETE"),
+        Some(_) => Some("IN_PROGRESS"),
+    };
+    let shown = match (paused, override_status) {
+        (true, Some("COMPLETE")) => Some("PAUSED"),
+        (true, _) => Some("PAUSING"),
+        (false, Some("PENDING")) => Some("RESUMING"),
+        _ => None,
+    };
+    let status = task.status.as_ref().map(|s| state_name(s.state));
     TaskSummary {
         id: task.info.task_id.value.clone(),
         name: task.info.name.clone(),
-        status: task.status.as_ref().map(|s| state_name(s.state)),
+        status: shown.map(str::to_string).or_else(|| status.clone()),
+        mesos_status: shown.and(status),
+        goal_state_override: paused.then(|| labels::PAUSED.to_string()),
+        override_status: override_status.map(str::to_string),
     }
 }
 
@@ -210,10 +260,38 @@ async fn replace(State(state): State<ApiState>, Path(name): Path<String>) -> Res
     pod_command(&state, Command::ReplacePod(name)).await
 }
 
-async fn not_supported(Path(name): Path<String>) -> Response {
-    ApiError::new(
-        StatusCode::NOT_IMPLEMENTED,
-        format!("pod pause/resume is not supported yet (pod {name}); use restart or replace"),
-    )
-    .into_response()
+/// The task names of a pause/resume body: empty (or whitespace) = all, else
+/// a JSON list of strings, e.g. `["server"]`.
+pub(super) fn task_filter(body: &[u8]) -> Result<Vec<String>, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Vec::new());
+    }
+    const SHAPE: &str = "the body must be a JSON list of task names, e.g. [\"server\"]";
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("malformed JSON body ({e}): {SHAPE}")))?;
+    let list = value
+        .as_array()
+        .ok_or_else(|| ApiError::bad_request(SHAPE))?;
+    list.iter()
+        .map(|v| match v.as_str() {
+            Some(name) if !name.is_empty() => Ok(name.to_string()),
+            _ => Err(ApiError::bad_request(format!(
+                "{SHAPE}; got the element {v}"
+            ))),
+        })
+        .collect()
+}
+
+async fn pause(State(state): State<ApiState>, Path(name): Path<String>, body: Bytes) -> Response {
+    match task_filter(&body) {
+        Ok(tasks) => pod_command(&state, Command::PausePod { pod: name, tasks }).await,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn resume(State(state): State<ApiState>, Path(name): Path<String>, body: Bytes) -> Response {
+    match task_filter(&body) {
+        Ok(tasks) => pod_command(&state, Command::ResumePod { pod: name, tasks }).await,
+        Err(e) => e.into_response(),
+    }
 }

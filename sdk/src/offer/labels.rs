@@ -5,8 +5,9 @@
 //! [`FRAMEWORK_ID`]. TaskInfo labels: [`TARGET_CONFIGURATION`], [`TASK_TYPE`]
 //! (the pod type), [`INDEX`], [`OFFER_HOSTNAME`], [`OFFER_ATTRIBUTES`],
 //! [`OFFER_ZONE`], [`OFFER_REGION`], [`GOAL_STATE`], [`PORTS`] (Plinth's own:
-//! the port number of each named port, so dynamic ports stay sticky), and the
-//! spec's own task labels.
+//! the port number of each named port, so dynamic ports stay sticky), the
+//! goal-state override of a paused task ([`GOAL_STATE_OVERRIDE`],
+//! [`OVERRIDE_STATUS`]) and the spec's own task labels.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -39,6 +40,30 @@ pub const GOAL_STATE: &str = "goal_state";
 pub const PORTS: &str = "ports";
 /// Task label set by recovery when a task is permanently failed.
 pub const PERMANENTLY_FAILED: &str = "permanently-failed";
+
+/// Task label: the operator's goal-state override (dcos-commons'
+/// `goal-state-override` metadata): [`PAUSED`], or absent for none.
+pub const GOAL_STATE_OVERRIDE: &str = "goal_state_override";
+/// Task label: progress of a change of override (dcos-commons'
+/// `override-status`): [`OVERRIDE_PENDING`] while the running task does not
+/// reflect the override yet (set by pause and resume), [`OVERRIDE_LAUNCHED`]
+/// on a TaskInfo built with the override. Absent: nothing in flight.
+pub const OVERRIDE_STATUS: &str = "override_status";
+/// [`GOAL_STATE_OVERRIDE`] value of a paused task.
+pub const PAUSED: &str = "PAUSED";
+/// [`OVERRIDE_STATUS`]: the task still has to be relaunched.
+pub const OVERRIDE_PENDING: &str = "PENDING";
+/// [`OVERRIDE_STATUS`]: the TaskInfo was built with the override (the
+/// override is complete once that task is RUNNING).
+pub const OVERRIDE_LAUNCHED: &str = "IN_PROGRESS";
+/// The idle command a paused task runs instead of its own (dcos-commons'
+/// `PAUSE_OVERRIDE_CMD`: a sleep loop), with no health or readiness check.
+pub const PAUSE_COMMAND: &str = "echo \"This task is PAUSED; resume it with: plinth pod resume\"; while true; do sleep 1000; done";
+
+/// Whether the stored TaskInfo carries the [`PAUSED`] override.
+pub fn is_paused(info: &TaskInfo) -> bool {
+    task_label(info, GOAL_STATE_OVERRIDE) == Some(PAUSED)
+}
 
 /// The value of TaskInfo label `key`.
 pub fn task_label<'a>(info: &'a TaskInfo, key: &str) -> Option<&'a str> {

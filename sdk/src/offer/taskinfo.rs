@@ -2,6 +2,11 @@
 //! environment builder, with port env keys), health check, readiness check
 //! as a COMMAND `CheckInfo`, kill policy, container settings, discovery and
 //! labels.
+//!
+//! A task whose stored TaskInfo carries the [`PAUSED`](keys::PAUSED)
+//! goal-state override (see `scheduler::core::pause`) is built with the idle
+//! [`PAUSE_COMMAND`](keys::PAUSE_COMMAND) and without health and readiness
+//! checks, on the same resources, and keeps the override label.
 
 use std::collections::BTreeMap;
 
@@ -48,6 +53,7 @@ pub(crate) fn build<G: IdGenerator>(
     let ctx = b.ctx;
     let prep = b.prep;
     let task = b.task;
+    let paused = is_paused(b);
     let port_numbers: BTreeMap<String, u16> = b
         .ports
         .iter()
@@ -83,7 +89,11 @@ pub(crate) fn build<G: IdGenerator>(
     let environment = environment_of(env, prep.pod);
 
     let mut command = CommandInfo {
-        value: task.cmd.clone(),
+        value: if paused {
+            Some(keys::PAUSE_COMMAND.to_string())
+        } else {
+            task.cmd.clone()
+        },
         environment: Some(environment.clone()),
         user: Some(ctx.user.clone()),
         uris: prep
@@ -111,7 +121,7 @@ pub(crate) fn build<G: IdGenerator>(
         }
     }
 
-    let health_check = task.health_check.as_ref().map(|hc| {
+    let health_check = task.health_check.as_ref().filter(|_| !paused).map(|hc| {
         let mut h = HealthCheck {
             command: Some(CommandInfo {
                 value: Some(hc.cmd.clone()),
@@ -128,7 +138,7 @@ pub(crate) fn build<G: IdGenerator>(
         h.set_type(health_check::Type::Command);
         h
     });
-    let check = task.readiness_check.as_ref().map(|rc| {
+    let check = task.readiness_check.as_ref().filter(|_| !paused).map(|rc| {
         let mut c = CheckInfo {
             command: Some(check_info::Command {
                 command: CommandInfo {
@@ -167,7 +177,7 @@ pub(crate) fn build<G: IdGenerator>(
         check,
         kill_policy,
         container: task_container(prep.pod, task, !limits.is_empty()),
-        labels: Some(task_labels(b)),
+        labels: Some(task_labels(b, paused)),
         discovery: discovery_of(b, ids),
         limits,
         ..TaskInfo::default()
@@ -206,7 +216,17 @@ fn environment_of(env: BTreeMap<String, String>, pod: &PodSpec) -> Environment {
     Environment { variables }
 }
 
-fn task_labels(b: &TaskBuild<'_>) -> Labels {
+/// Whether the task being built is paused: its stored TaskInfo (a relaunch
+/// in place) carries the [`PAUSED`](keys::PAUSED) override.
+fn is_paused(b: &TaskBuild<'_>) -> bool {
+    b.prep
+        .req
+        .existing
+        .iter()
+        .any(|t| t.name == b.name && keys::is_paused(t))
+}
+
+fn task_labels(b: &TaskBuild<'_>, paused: bool) -> Labels {
     let prep = b.prep;
     let facts = &b.pool.facts;
     let mut labels = vec![
@@ -225,6 +245,10 @@ fn task_labels(b: &TaskBuild<'_>) -> Labels {
         labels.push(label(keys::OFFER_REGION, r.clone()));
     }
     labels.push(label(keys::GOAL_STATE, b.task.goal.as_str()));
+    if paused {
+        labels.push(label(keys::GOAL_STATE_OVERRIDE, keys::PAUSED));
+        labels.push(label(keys::OVERRIDE_STATUS, keys::OVERRIDE_LAUNCHED));
+    }
     if !b.ports.is_empty() {
         let json = serde_json::to_string(b.ports).unwrap_or_default();
         labels.push(label(keys::PORTS, json));

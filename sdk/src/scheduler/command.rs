@@ -35,6 +35,25 @@ pub enum Command {
     /// kill them and place the pod anew; its old reservations and volumes are
     /// released once no task holds them.
     ReplacePod(String),
+    /// `POST /v1/pod/{name}/pause`: give the named tasks (short or full
+    /// names; none = every long-running task of the pod) the `PAUSED`
+    /// goal-state override, kill them and relaunch them in place with an idle
+    /// command and no health or readiness check. Idempotent.
+    PausePod {
+        /// Pod instance, e.g. `hello-0`.
+        pod: String,
+        /// Task names (`server` or `hello-0-server`); empty = all.
+        tasks: Vec<String>,
+    },
+    /// `POST /v1/pod/{name}/resume`: clear the override of the named paused
+    /// tasks (none = all), kill them and relaunch them in place with their own
+    /// command and checks. Idempotent.
+    ResumePod {
+        /// Pod instance, e.g. `hello-0`.
+        pod: String,
+        /// Task names (`server` or `hello-0-server`); empty = all.
+        tasks: Vec<String>,
+    },
     /// `PUT /v1/state/files/{name}`: store a small file as property
     /// `file-<name>` (dcos-commons' prefix).
     PutFile {
@@ -93,7 +112,8 @@ pub enum PlanCommand {
 pub enum CommandReply {
     /// A plan operation's result (200 applied, 208 already reported).
     Plan(OpResult),
-    /// A pod restart or replace: the pod and the tasks killed.
+    /// A pod restart, replace, pause or resume: the pod and the tasks it
+    /// applies to.
     Pod {
         /// Pod instance, e.g. `hello-0`.
         pod: String,
@@ -113,6 +133,20 @@ pub enum CommandError {
     /// No pod instance with this name has tasks.
     #[error("Pod {0} not found")]
     UnknownPod(String),
+    /// A pause or resume named a task the pod does not have.
+    #[error("Pod {pod} has no task '{task}' (its tasks: {})", known.join(", "))]
+    UnknownTask {
+        /// Pod instance.
+        pod: String,
+        /// The name asked for.
+        task: String,
+        /// The pod's task names (short).
+        known: Vec<String>,
+    },
+    /// A pause or resume of a task that is not long-running (goal FINISH or
+    /// ONCE), or of a pod without long-running tasks.
+    #[error("{0}: only tasks with goal RUNNING can be paused or resumed")]
+    NotPausable(String),
     /// A file name that is empty or has characters other than `[A-Za-z0-9._-]`.
     #[error("invalid file name '{0}': use letters, digits, '.', '_' and '-'")]
     InvalidFileName(String),
@@ -135,8 +169,10 @@ impl CommandError {
     pub fn http_status(&self) -> u16 {
         match self {
             CommandError::Plan(e) => e.http_status(),
-            CommandError::UnknownPod(_) => 404,
-            CommandError::InvalidFileName(_) | CommandError::FileTooLarge { .. } => 400,
+            CommandError::UnknownPod(_) | CommandError::UnknownTask { .. } => 404,
+            CommandError::InvalidFileName(_)
+            | CommandError::FileTooLarge { .. }
+            | CommandError::NotPausable(_) => 400,
             CommandError::Unavailable(_) => 503,
         }
     }

@@ -41,6 +41,9 @@ mod rolling;
 
 mod operator;
 
+/// Pause and resume: the goal-state override of some tasks of a pod.
+mod pause;
+
 /// How long offers wait for explicit reconciliation answers at most.
 pub const RECONCILE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Decline filter when there is nothing to launch.

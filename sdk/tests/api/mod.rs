@@ -188,6 +188,23 @@ pub fn fake(
                         Err(CommandError::UnknownPod(pod))
                     }
                 }
+                Command::PausePod { pod, tasks } | Command::ResumePod { pod, tasks } => {
+                    if !["hello-0", "world-0", "world-1"].contains(&pod.as_str()) {
+                        Err(CommandError::UnknownPod(pod))
+                    } else if let Some(task) = tasks
+                        .iter()
+                        .find(|t| **t != "server" && **t != format!("{pod}-server"))
+                    {
+                        Err(CommandError::UnknownTask {
+                            task: task.clone(),
+                            pod,
+                            known: vec!["server".into()],
+                        })
+                    } else {
+                        let tasks = vec![format!("{pod}-server")];
+                        Ok(CommandReply::Pod { pod, tasks })
+                    }
+                }
                 Command::PutFile { name, data } => {
                     Arc::make_mut(&mut snap.properties)
                         .insert(format!("file-{name}"), Bytes::from(data));

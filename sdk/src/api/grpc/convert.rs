@@ -55,6 +55,9 @@ pub(super) fn pod_status(view: PodInstanceView) -> proto::PodStatus {
                 id: t.id,
                 name: t.name,
                 status: t.status.unwrap_or_default(),
+                mesos_status: t.mesos_status.unwrap_or_default(),
+                goal_state_override: t.goal_state_override.unwrap_or_default(),
+                override_status: t.override_status.unwrap_or_default(),
             })
             .collect(),
     }

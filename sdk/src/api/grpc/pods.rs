@@ -1,4 +1,5 @@
-//! `PodService`: pods from the snapshot; restart and replace as commands.
+//! `PodService`: pods from the snapshot; restart, replace, pause and resume
+//! as commands.
 
 use tonic::{Request, Response, Status};
 
@@ -103,5 +104,21 @@ impl PodService for Pods {
     ) -> Result<Response<proto::PodCommandResponse>, Status> {
         self.run(Command::ReplacePod(request.into_inner().name))
             .await
+    }
+
+    async fn pause_pod(
+        &self,
+        request: Request<proto::PodTasksRequest>,
+    ) -> Result<Response<proto::PodCommandResponse>, Status> {
+        let proto::PodTasksRequest { name, tasks } = request.into_inner();
+        self.run(Command::PausePod { pod: name, tasks }).await
+    }
+
+    async fn resume_pod(
+        &self,
+        request: Request<proto::PodTasksRequest>,
+    ) -> Result<Response<proto::PodCommandResponse>, Status> {
+        let proto::PodTasksRequest { name, tasks } = request.into_inner();
+        self.run(Command::ResumePod { pod: name, tasks }).await
     }
 }

@@ -10,11 +10,14 @@
 //!   reservations and volumes, held by no task once the new TaskInfos
 //!   replace the old ones, are released by the resource GC. Until they are
 //!   (or [`RELEASE_WAIT`] passed) the scheduler keeps asking for offers.
+//! * **pause** and **resume** set or clear a task's goal-state override and
+//!   relaunch it in place (see the `pause` module).
 
 use std::time::Instant;
 
 use plinth_proto::v1::{Label, Labels, TaskInfo, TaskStatus};
 
+use super::pause::Override;
 use super::{Effect, SchedulerCore, observe};
 use crate::mesos::calls;
 use crate::offer::labels;
@@ -77,6 +80,12 @@ impl SchedulerCore {
                 Ok(CommandReply::Pod { pod, tasks })
             }
             Command::ReplacePod(pod) => self.replace_pod(pod, now, effects),
+            Command::PausePod { pod, tasks } => {
+                self.set_override(pod, &tasks, Override::Pause, effects)
+            }
+            Command::ResumePod { pod, tasks } => {
+                self.set_override(pod, &tasks, Override::Resume, effects)
+            }
             Command::PutFile { name, data } => {
                 if !valid_file_name(&name) {
                     return Err(CommandError::InvalidFileName(name));
@@ -97,7 +106,7 @@ impl SchedulerCore {
     }
 
     /// Names of the stored tasks of pod instance `pod` (`hello-0`), sorted.
-    fn pod_tasks(&self, pod: &str) -> Result<Vec<String>, CommandError> {
+    pub(super) fn pod_tasks(&self, pod: &str) -> Result<Vec<String>, CommandError> {
         let names: Vec<String> = self
             .tasks
             .values()
@@ -111,7 +120,7 @@ impl SchedulerCore {
     }
 
     /// KILL for every named task that was launched and is not terminal.
-    fn kill_tasks(&self, names: &[String], effects: &mut Vec<Effect>) {
+    pub(super) fn kill_tasks(&self, names: &[String], effects: &mut Vec<Effect>) {
         for name in names {
             let Some(known) = self.tasks.get(name) else {
                 continue;
@@ -134,7 +143,7 @@ impl SchedulerCore {
         }
     }
 
-    fn replace_pod(
+    pub(super) fn replace_pod(
         &mut self,
         pod: String,
         now: Instant,
@@ -187,7 +196,7 @@ fn replacement_goals(spec: &crate::spec::ServiceSpec, pod: &PodInstance) -> Opti
     (!goals.is_empty()).then_some(goals)
 }
 
-fn set_label(info: &mut TaskInfo, key: &str, value: &str) {
+pub(super) fn set_label(info: &mut TaskInfo, key: &str, value: &str) {
     let list = info.labels.get_or_insert_with(Labels::default);
     list.labels.retain(|l| l.key != key);
     list.labels.push(Label {

@@ -1,4 +1,4 @@
-//! `plinth pod list|status|info|restart|replace`.
+//! `plinth pod list|status|info|restart|replace|pause|resume`.
 
 use clap::Subcommand;
 
@@ -30,6 +30,27 @@ pub(crate) enum PodCommand {
     Replace {
         /// Pod instance.
         pod: String,
+    },
+    /// Pause tasks of a pod: relaunch them in place (same agent, same
+    /// volumes) with an idle command and no health or readiness check, e.g.
+    /// to debug their sandbox. Stays paused until resumed.
+    Pause {
+        /// Pod instance.
+        pod: String,
+        /// A task to pause (e.g. server); repeat for more. Default: every
+        /// long-running task of the pod.
+        #[arg(short = 't', long = "task", value_name = "TASK")]
+        tasks: Vec<String>,
+    },
+    /// Resume paused tasks of a pod: relaunch them in place with their own
+    /// command and checks.
+    Resume {
+        /// Pod instance.
+        pod: String,
+        /// A task to resume (e.g. server); repeat for more. Default: every
+        /// task of the pod.
+        #[arg(short = 't', long = "task", value_name = "TASK")]
+        tasks: Vec<String>,
     },
 }
 
@@ -79,8 +100,14 @@ pub(crate) async fn run(cmd: PodCommand, args: &ClientArgs) -> Result<(), CliErr
             );
             Ok(())
         }
-        PodCommand::Restart { pod } => pod_command(&client, &pod, "restart", args.json).await,
-        PodCommand::Replace { pod } => pod_command(&client, &pod, "replace", args.json).await,
+        PodCommand::Restart { pod } => pod_command(&client, &pod, "restart", None, args.json).await,
+        PodCommand::Replace { pod } => pod_command(&client, &pod, "replace", None, args.json).await,
+        PodCommand::Pause { pod, tasks } => {
+            pod_command(&client, &pod, "pause", Some(&tasks), args.json).await
+        }
+        PodCommand::Resume { pod, tasks } => {
+            pod_command(&client, &pod, "resume", Some(&tasks), args.json).await
+        }
     }
 }
 
@@ -100,9 +127,19 @@ fn task_rows(instance: &serde_json::Value) -> Vec<Vec<String>> {
         .collect()
 }
 
-async fn pod_command(client: &Client, pod: &str, op: &str, json: bool) -> Result<(), CliError> {
+async fn pod_command(
+    client: &Client,
+    pod: &str,
+    op: &str,
+    tasks: Option<&[String]>,
+    json: bool,
+) -> Result<(), CliError> {
+    // No task list: the server's "all tasks" (no body, like dcos-commons).
+    let body = tasks
+        .filter(|t| !t.is_empty())
+        .map(|t| serde_json::json!(t));
     let value = client
-        .post(&format!("/v1/pod/{}/{op}", encode(pod)), None)
+        .post(&format!("/v1/pod/{}/{op}", encode(pod)), body.as_ref())
         .await?
         .json()?;
     if json {
@@ -114,10 +151,11 @@ async fn pod_command(client: &Client, pod: &str, op: &str, json: bool) -> Result
             .flatten()
             .map(text)
             .collect();
-        let verb = if op == "restart" {
-            "restarting"
-        } else {
-            "replacing"
+        let verb = match op {
+            "restart" => "restarting",
+            "replace" => "replacing",
+            "pause" => "pausing",
+            _ => "resuming",
         };
         println!("{verb} pod {}: {}", text(&value["pod"]), tasks.join(", "));
     }
