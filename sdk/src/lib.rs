@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod config;
+pub mod decommission;
 pub mod mesos;
 pub mod offer;
 pub mod placement;

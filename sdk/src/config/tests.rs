@@ -221,17 +221,20 @@ fn shrinking_without_allow_decommission_is_refused_with_dcos_commons_wording() {
 }
 
 #[test]
-fn shrinking_with_allow_decommission_is_refused_until_decommission_exists() {
+fn shrinking_or_removing_an_allow_decommission_pod_is_accepted() {
     let errors = validate(Some(&base()), &spec_with(&[("WORLD_COUNT", "0")]));
+    assert!(errors.is_empty(), "{errors:#?}");
+    // Removing the pod type altogether is fine when the old pod allowed it.
+    let mut without_world = base();
+    without_world.pods.retain(|p| p.name != "world");
+    let errors = validate(Some(&base()), &without_world);
+    assert!(errors.is_empty(), "{errors:#?}");
+    // ... and refused for a pod that did not.
+    let mut without_hello = base();
+    without_hello.pods.retain(|p| p.name != "hello");
+    let errors = validate(Some(&base()), &without_hello);
     assert_eq!(errors.len(), 1, "{errors:#?}");
-    assert_eq!(errors[0].validator, "DecommissionNotSupportedYet");
-    assert!(
-        errors[0]
-            .message
-            .contains("not supported yet: decommission"),
-        "{}",
-        errors[0]
-    );
+    assert_eq!(errors[0].validator, "PodSpecsCannotShrink");
 }
 
 #[test]
@@ -470,16 +473,7 @@ fn scale_in_lists_decommissions_highest_index_first() {
     new.pods[3].count = 0;
     new.pods[3].allow_decommission = true;
     let run = dry_run(&with_web, &new, true);
-    // Refused until the decommission plan exists, but the dry run still says
-    // what would be decommissioned.
-    assert!(!run.accepted);
-    assert!(
-        run.validation_errors
-            .iter()
-            .all(|e| e.validator == "DecommissionNotSupportedYet"),
-        "{:#?}",
-        run.validation_errors
-    );
+    assert!(run.accepted, "{:#?}", run.validation_errors);
     let removed: Vec<(&str, Vec<String>)> = run
         .removed
         .iter()

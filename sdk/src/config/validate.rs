@@ -218,29 +218,8 @@ fn pod_specs_cannot_shrink(
                     ),
                 ));
             }
-            // Allowed by dcos-commons' validators, but the decommission plan
-            // that would retire the surplus instances is not built yet:
-            // refuse clearly rather than leave them running silently.
-            Some(new_pod) if new_pod.count < old_pod.count => errors.push(ValidationError::transition(
-                "DecommissionNotSupportedYet",
-                format!("PodSpec[setname:{}]", new_pod.name),
-                old_pod.count.to_string(),
-                new_pod.count.to_string(),
-                format!(
-                    "not supported yet: decommission (scale-in of pod '{}' from {} to {}); keep the count at {}",
-                    new_pod.name, old_pod.count, new_pod.count, old_pod.count
-                ),
-            )),
-            None => errors.push(ValidationError::transition(
-                "DecommissionNotSupportedYet",
-                format!("PodSpec[name:{}]", old_pod.name),
-                old_pod.count.to_string(),
-                "null",
-                format!(
-                    "not supported yet: decommission (removal of pod '{}'); keep the pod in the spec",
-                    old_pod.name
-                ),
-            )),
+            // A shrink (or removal) of an `allow-decommission` pod is fine:
+            // the decommission plan retires the surplus instances.
             _ => {}
         }
     }

@@ -97,7 +97,7 @@ pub use generate::{DEPLOY_PLAN, PlanInputs, UPDATE_PLAN, generate_plans};
 pub use model::{Phase, Plan, PodInstance, StepChange, StepRef, Strategy, element_id};
 pub use ops::{OpResult, Outcome, find_plan, find_plan_mut};
 pub use status::{Status, aggregate_status};
-pub use step::{Step, StepKind};
+pub use step::{DecommissionAction, Step, StepKind};
 pub use strategy::coordinate;
 pub use task::{LaunchedTask, TaskGoal, TaskObservation, TaskState};
 pub use view::{PhaseInfo, PlanInfo, StepInfo, plan_http_status, plan_names};

@@ -73,6 +73,20 @@ impl Plan {
         self.transition(at, "launch", |s| s.launch(tasks))
     }
 
+    /// Moves a step the scheduler drives itself (a decommission step) to
+    /// `STARTING` or `COMPLETE`.
+    ///
+    /// # Errors
+    /// [`PlanError::UnknownStepRef`]; [`PlanError::InvalidTransition`] when the
+    /// step is `COMPLETE`, in `ERROR` or interrupted.
+    pub fn mark_driven(
+        &mut self,
+        at: &StepRef,
+        to: super::Status,
+    ) -> Result<Vec<StepChange>, PlanError> {
+        self.transition(at, "drive", |s| s.drive(to))
+    }
+
     /// Applies a task status to every step that launched that task id.
     /// Failures send the step back to `PENDING` (to be relaunched); RUNNING
     /// gives `STARTED` or, at the goal, `COMPLETE`; FINISHED completes FINISH

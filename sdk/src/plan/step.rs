@@ -31,8 +31,33 @@ pub enum StepKind {
         /// PERMANENT (replace elsewhere) rather than TRANSIENT (relaunch in place).
         permanent: bool,
     },
-    /// Anything else (decommission, uninstall, …), with a short class name.
+    /// One action retiring a pod instance that scale-in removed (the
+    /// `decommission` plan); driven by the scheduler, not by offers.
+    Decommission(DecommissionAction),
+    /// Anything else (uninstall, …), with a short class name.
     Other(String),
+}
+
+/// What a [`StepKind::Decommission`] step does, in the order a decommission
+/// phase runs them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecommissionAction {
+    /// Kill task instance `task` (`world-1-server`) and wait until it is gone.
+    Kill {
+        /// Task instance name.
+        task: String,
+    },
+    /// Destroy (when a volume) and unreserve the resource with this
+    /// `resource_id` label, as offers bring it back.
+    Unreserve {
+        /// The resource's `resource_id`.
+        resource_id: String,
+    },
+    /// Delete the stored TaskInfo, status and metadata of `task`.
+    Erase {
+        /// Task instance name.
+        task: String,
+    },
 }
 
 impl StepKind {
@@ -41,6 +66,9 @@ impl StepKind {
         match self {
             StepKind::Deploy => "DeploymentStep",
             StepKind::Recovery { .. } => "RecoveryStep",
+            StepKind::Decommission(DecommissionAction::Kill { .. }) => "TriggerDecommissionStep",
+            StepKind::Decommission(DecommissionAction::Unreserve { .. }) => "ResourceCleanupStep",
+            StepKind::Decommission(DecommissionAction::Erase { .. }) => "EraseTaskStateStep",
             StepKind::Other(name) => name,
         }
     }
@@ -369,6 +397,17 @@ impl Step {
     }
 
     /// Operator force-complete.
+    /// A step the scheduler drives itself (no offers, no task statuses):
+    /// `IN_PROGRESS`-like `STARTING`, then `COMPLETE`. Not from `COMPLETE`
+    /// or `ERROR`, nor while interrupted.
+    pub(super) fn drive(&mut self, to: Status) -> bool {
+        if self.interrupted || matches!(self.status, Status::Complete | Status::Error) {
+            return false;
+        }
+        self.status = to;
+        true
+    }
+
     pub(super) fn force_complete(&mut self) {
         self.status = Status::Complete;
         self.delayed_until = None;

@@ -58,6 +58,22 @@ impl TaskState {
         )
     }
 
+    /// True for states after which the task no longer runs: Mesos'
+    /// terminal states and LOST.
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            TaskState::Finished
+                | TaskState::Failed
+                | TaskState::Killed
+                | TaskState::Error
+                | TaskState::Lost
+                | TaskState::Dropped
+                | TaskState::Gone
+                | TaskState::GoneByOperator
+        )
+    }
+
     /// The Mesos spelling (`TASK_RUNNING`, …).
     pub fn as_mesos_str(self) -> &'static str {
         match self {

@@ -15,11 +15,36 @@
 
 pub mod backoff;
 
+use std::time::Duration;
+
+use backoff::BackoffPolicy;
+
 use crate::plan::{Phase, Plan, PodInstance, Status, Step, StepKind, Strategy, TaskGoal};
 use crate::spec::{GoalState, ServiceSpec};
 
 /// Name of the recovery plan.
 pub const RECOVERY_PLAN: &str = "recovery";
+
+/// How the scheduler recovers failed tasks.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RecoveryPolicy {
+    /// Crash-loop backoff of transient relaunches.
+    pub backoff: BackoffPolicy,
+    /// A task UNREACHABLE this long counts as permanently failed: its pod
+    /// is replaced elsewhere (reservations and volumes released). `None`
+    /// waits for the agent (or for the operator) indefinitely — the default,
+    /// since replacing a stateful pod gives up its data.
+    pub replace_unreachable_after: Option<Duration>,
+}
+
+impl Default for RecoveryPolicy {
+    fn default() -> Self {
+        RecoveryPolicy {
+            backoff: BackoffPolicy::default(),
+            replace_unreachable_after: None,
+        }
+    }
+}
 
 /// The pod instance of task instance `task_name` (`<pod>-<index>-<task>`) and
 /// the goals its recovery relaunches; `None` for unknown tasks and ONCE tasks.

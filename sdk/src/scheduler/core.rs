@@ -18,6 +18,9 @@
 //!   uuid; kill tasks we do not know.
 //! - SUPPRESS when no step waits for offers; REVIVE when the set of waiting
 //!   steps changes.
+//! - Failures ([`failure`]): transient ones relaunch in place after a
+//!   crash-loop backoff; GONE agents and long-unreachable ones replace the
+//!   pod elsewhere. Scale-in runs the `decommission` plan ([`decommission`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -34,7 +37,7 @@ use crate::offer::{
     OfferOutcome, PodInstanceRequirement, SeededIds, ServiceContext, evaluate_all, gc, labels,
 };
 use crate::plan::{LaunchedTask, Plan, PodInstance, StepChange, StepKind, StepRef, coordinate};
-use crate::recovery;
+use crate::recovery::{self, RecoveryPolicy, backoff::Backoff};
 
 /// Rolling config updates: stale tasks of a deploy step are killed first.
 mod rolling;
@@ -43,6 +46,15 @@ mod operator;
 
 /// Pause and resume: the goal-state override of some tasks of a pod.
 mod pause;
+
+/// Task failures: transient relaunch with backoff, permanent replacement.
+mod failure;
+
+/// Driving the `decommission` plan (scale-in).
+mod decommission;
+
+#[cfg(test)]
+mod fixture;
 
 /// How long offers wait for explicit reconciliation answers at most.
 pub const RECONCILE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -82,6 +94,8 @@ pub enum Effect {
     Call(Box<Call>),
     /// Persist a property (`/v1/state/files` uploads).
     StoreProperty(String, Vec<u8>),
+    /// Delete a task's stored TaskInfo, status and metadata (decommission).
+    EraseTask(String),
     /// Answer operator command `id` (after the effects before it).
     Reply(CommandId, CommandResult),
 }
@@ -120,6 +134,15 @@ pub struct SchedulerCore {
     /// Reservations of replaced pods waiting to be released, with the time
     /// to stop waiting for their offers.
     releasing: BTreeMap<String, Instant>,
+    /// Crash-loop backoff per task instance.
+    backoff: Backoff,
+    /// When an UNREACHABLE task counts as lost for good.
+    replace_unreachable_after: Option<std::time::Duration>,
+    /// UNREACHABLE task instances, since when.
+    unreachable: BTreeMap<String, Instant>,
+    /// Task ids the scheduler itself killed (restart, replace, rolling
+    /// update, decommission): their end is no crash.
+    own_kills: BTreeSet<String>,
 }
 
 // === impl SchedulerCore ===
@@ -141,6 +164,13 @@ impl SchedulerCore {
         if !plans.iter().any(|p| p.name() == recovery::RECOVERY_PLAN) {
             plans.push(recovery::empty_plan());
         }
+        if !plans
+            .iter()
+            .any(|p| p.name() == crate::decommission::DECOMMISSION_PLAN)
+        {
+            let infos = tasks_ref(&tasks);
+            plans.push(crate::decommission::plan(&ctx.spec, infos));
+        }
         Self {
             ctx,
             plans,
@@ -156,7 +186,19 @@ impl SchedulerCore {
             outcomes: Vec::new(),
             changes: Vec::new(),
             releasing: BTreeMap::new(),
+            backoff: Backoff::new(RecoveryPolicy::default().backoff),
+            replace_unreachable_after: RecoveryPolicy::default().replace_unreachable_after,
+            unreachable: BTreeMap::new(),
+            own_kills: BTreeSet::new(),
         }
+    }
+
+    /// With another recovery policy (backoff, unreachable timeout).
+    #[must_use]
+    pub fn with_recovery_policy(mut self, policy: RecoveryPolicy) -> Self {
+        self.backoff = Backoff::new(policy.backoff);
+        self.replace_unreachable_after = policy.replace_unreachable_after;
+        self
     }
 
     /// The plans, `deploy` first.
@@ -209,7 +251,7 @@ impl SchedulerCore {
                 self.waiting.clear();
             }
             Input::Offers(offers) => self.on_offers(offers, effects_out),
-            Input::Update(status) => self.on_update(status, effects_out),
+            Input::Update(status) => self.on_update(status, now, effects_out),
             Input::Command(id, command) => {
                 let result = self.on_command(command, now, effects_out);
                 effects_out.push(Effect::Reply(id, result));
@@ -219,6 +261,7 @@ impl SchedulerCore {
                     self.changes.extend(plan.tick(now));
                 }
                 self.releasing.retain(|_, until| *until > now);
+                self.replace_long_unreachable(now, effects_out);
                 if let Some(started) = self.reconcile_started
                     && now.saturating_duration_since(started) >= RECONCILE_TIMEOUT
                 {
@@ -230,6 +273,7 @@ impl SchedulerCore {
                 }
             }
         }
+        self.note_own_kills(&effects);
         effects
     }
 
@@ -239,6 +283,8 @@ impl SchedulerCore {
         self.task_names_fresh = false;
         let mut effects = Vec::new();
         if self.is_ready() {
+            self.advance_decommission(&mut effects);
+            self.note_own_kills(&effects);
             self.revive_or_suppress(&mut effects);
         }
         effects
@@ -286,7 +332,7 @@ impl SchedulerCore {
         }
     }
 
-    fn on_update(&mut self, status: TaskStatus, effects: &mut Vec<Effect>) {
+    fn on_update(&mut self, status: TaskStatus, now: Instant, effects: &mut Vec<Effect>) {
         let task_id = status.task_id.value.clone();
         let ack = status.uuid.clone().filter(|u| !u.is_empty());
         let agent_id = status.agent_id.clone();
@@ -317,9 +363,7 @@ impl SchedulerCore {
                 for plan in &mut self.plans {
                     self.changes.extend(plan.update_task(&obs));
                 }
-                if obs.state.is_failure() {
-                    self.recover(&obs.task_name);
-                }
+                self.on_task_state(&obs, now, effects);
             }
             None => {
                 // A task we have no record of: it must not run (dcos-commons
@@ -393,6 +437,9 @@ impl SchedulerCore {
         let mut requirements = Vec::new();
         let mut steps_by_pod: BTreeMap<String, StepRef> = BTreeMap::new();
         for at in &candidates {
+            if at.plan == crate::decommission::DECOMMISSION_PLAN {
+                continue;
+            }
             // Rolling update: tasks still on an older config are killed first.
             if self.kill_stale(at, effects) {
                 continue;
@@ -461,6 +508,7 @@ impl SchedulerCore {
             for id in &cleanup.resource_ids {
                 self.releasing.remove(id);
             }
+            self.released_by_decommission(&cleanup.resource_ids, effects);
             effects.push(Effect::Call(Box::new(calls::accept(
                 cleanup.offer_ids,
                 cleanup.operations,
@@ -482,22 +530,12 @@ impl SchedulerCore {
         }
     }
 
-    /// Puts a failed task's pod into the recovery plan, unless another plan
-    /// is still working on it (the deploy step relaunches it then).
-    fn recover(&mut self, task_name: &str) {
-        let Some((pod, goals)) = recovery::recovery_goals(&self.ctx.spec, task_name) else {
-            return;
-        };
-        if recovery::needs_recovery(&self.plans, &pod) {
-            let phase = recovery::add_recovery(&mut self.plans, pod, goals, false);
-            tracing::info!(%task_name, %phase, "task failed: relaunching in place (recovery plan)");
-        }
-    }
-
-    /// Resource ids held by tasks we know (live or relaunchable).
+    /// Resource ids held by tasks we know (live or relaunchable); a
+    /// decommissioned task holds nothing once it is gone.
     fn held_resource_ids(&self) -> BTreeSet<String> {
         self.tasks
             .values()
+            .filter(|k| !self.is_retired(k))
             .flat_map(|k| labels::resource_ids(&k.info))
             .collect()
     }
@@ -552,4 +590,9 @@ impl SchedulerCore {
         }
         self.waiting = waiting;
     }
+}
+
+/// The stored TaskInfos, for building plans.
+fn tasks_ref(tasks: &BTreeMap<String, Known>) -> impl Iterator<Item = &TaskInfo> {
+    tasks.values().map(|k| &k.info)
 }

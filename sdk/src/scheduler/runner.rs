@@ -82,6 +82,8 @@ pub struct SchedulerOptions {
     pub failover_timeout: Duration,
     /// Seed for generated ids.
     pub seed: u64,
+    /// Crash-loop backoff and when an unreachable task is replaced.
+    pub recovery: crate::recovery::RecoveryPolicy,
 }
 
 impl SchedulerOptions {
@@ -100,6 +102,7 @@ impl SchedulerOptions {
             encoding: Encoding::Protobuf,
             failover_timeout: DEFAULT_FAILOVER_TIMEOUT,
             seed: rand::random(),
+            recovery: crate::recovery::RecoveryPolicy::default(),
         }
     }
 }
@@ -234,7 +237,8 @@ impl Scheduler {
             options.failover_timeout,
             api_addr,
         );
-        let core = SchedulerCore::new(ctx, plans, tasks, options.seed);
+        let core = SchedulerCore::new(ctx, plans, tasks, options.seed)
+            .with_recovery_policy(options.recovery);
 
         let loaded = LoadedState::load(&store, &configs).await?;
         let (api, snapshot) = Publisher::new(&core, loaded);
@@ -531,6 +535,7 @@ impl Shell {
                 self.store.store_property(&key, value.clone()).await?;
                 self.api.set_property(&key, value);
             }
+            Effect::EraseTask(name) => self.store.delete_task(&name).await?,
             Effect::Call(call) => self.send(*call).await,
             Effect::Reply(id, _) => {
                 tracing::warn!(id, "operator command reply: no caller is waiting")
