@@ -30,6 +30,8 @@ pub const MUTATING_GRPC: &[&str] = &[
     "RestartPlan",
     "RestartPod",
     "ReplacePod",
+    "PausePod",
+    "ResumePod",
 ];
 
 /// The API's bearer token.
