@@ -19,6 +19,7 @@
 //! | GET/POST | `/v1/plan`, `/v1/plan/{continue,interrupt,forceComplete,restart}` | deprecated: the `deploy` plan |
 //! | GET | `/v1/pod`, `/v1/pod/status`, `/v1/pod/{name}/status`, `/v1/pod/{name}/info` | pods from the stored tasks; 404 unknown |
 //! | POST | `/v1/pod/{name}/restart`, `/v1/pod/{name}/replace` | `{"pod","tasks"}`; 404 unknown |
+//! | POST | `/v1/pod/{name}/pause`, `/v1/pod/{name}/resume` | optional JSON task list (`["server"]`); `{"pod","tasks"}`; 404 unknown pod or task, 400 malformed |
 //! | GET | `/v1/endpoints`, `/v1/endpoints/{name}` | advertised ports: `dns`, `address`, `vip` |
 //! | GET | `/v1/configurations`, `/{id}`, `/targetId`, `/target` | stored configs as JSON; 400 bad id, 404 unknown |
 //! | GET | `/v1/state/frameworkId`, `/properties`, `/properties/{key}`, `/files`, `/files/{name}` | |
