@@ -542,7 +542,7 @@ pods:
         );
         assert_eq!(
             kills(&effects),
-            [before.task_id.value.clone()],
+            std::slice::from_ref(&before.task_id.value),
             "only server is killed"
         );
         let kill_at = effects
@@ -602,7 +602,8 @@ pods:
         let mut sim = Sim::new(Vec::new());
         sim.deploy();
         let original = sim.task("hello-0-server");
-        sim.command(pause(&[]));
+        let (_, result) = sim.command(pause(&[]));
+        assert!(result.is_ok());
         let paused = sim.relaunch(&["hello-0-server", "hello-0-helper"]);
         // No body: every long-running task (not the ONCE init task).
         assert!(labels::is_paused(&sim.task("hello-0-helper")));
@@ -626,7 +627,7 @@ pods:
         // with its own command and health check.
         let (effects, result) = restarted.command(resume(&["server"]));
         assert!(result.is_ok());
-        assert_eq!(kills(&effects), [paused.task_id.value.clone()]);
+        assert_eq!(kills(&effects), std::slice::from_ref(&paused.task_id.value));
         let Some(Effect::StoreTasks(infos)) =
             effects.iter().find(|e| matches!(e, Effect::StoreTasks(_)))
         else {
