@@ -521,7 +521,9 @@ impl SchedulerCore {
             .map(|o| o.id)
             .collect();
         if !declined.is_empty() {
-            let idle = self.candidates().is_empty() && self.releasing.is_empty();
+            let idle = self.candidates().is_empty()
+                && self.releasing.is_empty()
+                && self.decommission_at_work().is_empty();
             let refuse = if idle { REFUSE_IDLE } else { REFUSE_BUSY };
             effects.push(Effect::Call(Box::new(calls::decline(
                 declined,
@@ -575,7 +577,8 @@ impl SchedulerCore {
     }
 
     fn revive_or_suppress(&mut self, effects: &mut Vec<Effect>) {
-        let waiting: BTreeSet<StepRef> = self.candidates().into_iter().collect();
+        let mut waiting: BTreeSet<StepRef> = self.candidates().into_iter().collect();
+        waiting.extend(self.decommission_at_work());
         let role = self.ctx.role.clone();
         // Orphaned reservations of a replaced pod need offers to be released.
         if waiting.is_empty() && self.releasing.is_empty() {

@@ -8,6 +8,8 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::Args;
 use plinth::api::{ApiToken, TlsFiles};
+use plinth::recovery::RecoveryPolicy;
+use plinth::recovery::backoff::BackoffPolicy;
 use plinth::scheduler::{Scheduler, SchedulerOptions};
 use plinth::spec::envfile::load_env;
 use plinth::state::BackendConfig;
@@ -66,6 +68,21 @@ pub(crate) struct SchedulerArgs {
     /// Seconds the master keeps our tasks while this scheduler is away.
     #[arg(long = "failover-timeout", default_value_t = 14 * 24 * 3600, value_name = "SECS")]
     failover_timeout: u64,
+    /// Crash-loop backoff: seconds a task that failed twice in a row waits
+    /// before its relaunch (the first failure relaunches at once).
+    #[arg(long = "backoff-initial", default_value_t = 5.0, value_name = "SECS", value_parser = seconds)]
+    backoff_initial: f64,
+    /// Crash-loop backoff: each further failure multiplies the delay by this.
+    #[arg(long = "backoff-factor", default_value_t = 2.0, value_name = "FACTOR", value_parser = factor)]
+    backoff_factor: f64,
+    /// Crash-loop backoff: the longest delay, in seconds.
+    #[arg(long = "backoff-max", default_value_t = 300.0, value_name = "SECS", value_parser = seconds)]
+    backoff_max: f64,
+    /// Treat a task UNREACHABLE for this many seconds as permanently failed:
+    /// its pod is placed anew elsewhere and its reservations and volumes
+    /// (its data) are given up. Default: wait for the agent indefinitely.
+    #[arg(long = "replace-unreachable-after", value_name = "SECS", value_parser = seconds)]
+    replace_unreachable_after: Option<f64>,
     /// Uninstall the service instead of running it: kill every task, destroy
     /// every volume, unreserve every resource, tear the framework down and
     /// delete the state root. Exits 0 when done; run again to resume.
@@ -127,6 +144,15 @@ async fn serve(args: SchedulerArgs) -> anyhow::Result<()> {
     options.principal = args.principal;
     options.secret = secret;
     options.failover_timeout = Duration::from_secs(args.failover_timeout);
+    options.recovery = RecoveryPolicy {
+        backoff: BackoffPolicy {
+            initial: Duration::from_secs_f64(args.backoff_initial),
+            factor: args.backoff_factor,
+            max: Duration::from_secs_f64(args.backoff_max),
+            ..BackoffPolicy::default()
+        },
+        replace_unreachable_after: args.replace_unreachable_after.map(Duration::from_secs_f64),
+    };
     if args.json {
         options.encoding = Encoding::Json;
     }
@@ -168,4 +194,22 @@ async fn uninstall(
         report.kills, report.resources_released, report.volumes_destroyed, report.torn_down
     );
     Ok(())
+}
+
+/// A non-negative number of seconds (at most about 31 years).
+fn seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(v) if v.is_finite() && (0.0..=1.0e9).contains(&v) => Ok(v),
+        Ok(v) => Err(format!("{v} is not a number of seconds between 0 and 1e9")),
+        Err(_) => Err(format!("'{text}' is not a number of seconds")),
+    }
+}
+
+/// A backoff multiplier: a finite number, at least 1.
+fn factor(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(v) if v.is_finite() && (1.0..=1000.0).contains(&v) => Ok(v),
+        Ok(v) => Err(format!("{v} is not a factor between 1 and 1000")),
+        Err(_) => Err(format!("'{text}' is not a number")),
+    }
 }

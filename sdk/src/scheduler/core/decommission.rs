@@ -39,19 +39,13 @@ impl SchedulerCore {
     pub(super) fn advance_decommission(&mut self, effects: &mut Vec<Effect>) {
         for _ in 0..MAX_PASSES {
             // Steps at work (STARTING) and new candidates (PENDING).
-            let candidates: Vec<StepRef> = {
-                let plans: Vec<&crate::plan::Plan> = self.plans.iter().collect();
-                let started = plans
-                    .iter()
-                    .filter(|p| p.name() == DECOMMISSION_PLAN)
-                    .flat_map(|p| p.steps())
-                    .filter(|(_, s)| s.raw_status() == Status::Starting)
-                    .map(|(at, _)| at);
-                let new = coordinate(&plans)
+            let mut candidates = self.decommission_at_work();
+            let plans: Vec<&crate::plan::Plan> = self.plans.iter().collect();
+            candidates.extend(
+                coordinate(&plans)
                     .into_iter()
-                    .filter(|at| at.plan == DECOMMISSION_PLAN);
-                started.chain(new).collect()
-            };
+                    .filter(|at| at.plan == DECOMMISSION_PLAN),
+            );
             let mut progressed = false;
             for at in candidates {
                 progressed |= self.advance_step(&at, effects);
@@ -60,6 +54,19 @@ impl SchedulerCore {
                 return;
             }
         }
+    }
+
+    /// Decommission steps at work (`STARTING`): a kill waiting for the
+    /// task's end, an unreserve waiting for an offer with the resource —
+    /// offers must keep coming (no SUPPRESS, short declines).
+    pub(super) fn decommission_at_work(&self) -> Vec<StepRef> {
+        self.plans
+            .iter()
+            .filter(|p| p.name() == DECOMMISSION_PLAN)
+            .flat_map(|p| p.steps())
+            .filter(|(_, s)| s.raw_status() == Status::Starting)
+            .map(|(at, _)| at)
+            .collect()
     }
 
     /// One decommission step; true when it completed.

@@ -8,13 +8,16 @@
 //! * **Ours**: a task the scheduler killed itself (restart, replace,
 //!   rolling update, pause, decommission) is relaunched at once and its
 //!   backoff starts over.
-//! * **Permanent**: GONE or GONE_BY_OPERATOR (the agent is gone with its
-//!   reservations and volumes), or UNREACHABLE for longer than
+//! * **Permanent**: GONE_BY_OPERATOR (an operator marked the agent gone:
+//!   its reservations and volumes are gone with it), or UNREACHABLE for
+//!   longer than
 //!   [`RecoveryPolicy::replace_unreachable_after`](crate::recovery::RecoveryPolicy):
 //!   the pod is replaced like an operator `pod replace` does.
 //!
 //! UNREACHABLE alone relaunches nothing: the agent's resources are not
 //! offered while it is away, and a returning agent brings the task back.
+//! GONE (the agent rebooted) is transient: an agent keeps its checkpointed
+//! reservations and volumes across a reboot, so the pod relaunches in place.
 
 use std::time::Instant;
 
@@ -47,7 +50,7 @@ impl SchedulerCore {
             TaskState::Unreachable => {
                 self.unreachable.entry(name.to_owned()).or_insert(now);
             }
-            TaskState::Gone | TaskState::GoneByOperator => {
+            TaskState::GoneByOperator => {
                 self.unreachable.remove(name);
                 self.backoff.reset(name);
                 self.replace_lost(name, obs.state.as_mesos_str(), now, effects);
