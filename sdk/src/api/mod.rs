@@ -22,6 +22,7 @@
 //! | POST | `/v1/pod/{name}/pause`, `/v1/pod/{name}/resume` | optional JSON task list (`["server"]`); `{"pod","tasks"}`; 404 unknown pod or task, 400 malformed |
 //! | GET | `/v1/endpoints`, `/v1/endpoints/{name}` | advertised ports: `dns`, `address`, `vip` |
 //! | GET | `/v1/configurations`, `/{id}`, `/targetId`, `/target` | stored configs as JSON; 400 bad id, 404 unknown |
+//! | POST | `/v1/configurations/dry-run` | `{"spec": "<svc.yml>", "env": {…}}`: the dry run of that update against the target; 400 malformed or not loading |
 //! | GET | `/v1/state/frameworkId`, `/properties`, `/properties/{key}`, `/files`, `/files/{name}` | |
 //! | PUT | `/v1/state/files/{name}` | multipart field `file`, at most 1024 bytes |
 //! | GET | `/v1/health[?verbose=true]` | dcos-commons' service status code ([`health`]) |
@@ -35,6 +36,7 @@
 //! `UNAUTHENTICATED`) and nothing changes.
 
 pub mod auth;
+mod config_dry_run;
 pub(crate) mod configs;
 mod debug;
 mod endpoints;
@@ -46,6 +48,7 @@ pub(crate) mod pods;
 pub mod publish;
 mod server;
 mod state;
+mod tasks;
 pub mod tls;
 
 use std::collections::BTreeMap;
@@ -68,6 +71,7 @@ pub use pods::{
 };
 pub use publish::{LoadedState, PlanUpdate, Publisher};
 pub use server::{ApiServer, ServeError};
+pub use tasks::Tasks;
 
 use crate::offer::OfferOutcome;
 use crate::plan::Plan;
@@ -110,7 +114,7 @@ pub struct ServiceSnapshot {
     /// The FrameworkID, once registered.
     pub framework_id: Option<String>,
     /// Every stored task, by name.
-    pub tasks: Vec<TaskView>,
+    pub tasks: Tasks,
     /// The last offer cycle's evaluation outcomes.
     pub outcomes: Vec<OfferOutcome>,
     /// Stored configurations.
@@ -260,6 +264,7 @@ fn rest_routes() -> Router<ApiState> {
         .merge(pods::routes())
         .merge(endpoints::routes())
         .merge(configs::routes())
+        .merge(config_dry_run::routes())
         .merge(state::routes())
         .merge(health::routes())
         .merge(debug::routes())
