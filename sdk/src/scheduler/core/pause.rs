@@ -19,7 +19,10 @@
 //!   configuration, so no rolling update takes it for stale, and any later
 //!   relaunch in place (recovery, config update) stays paused until resumed.
 //! - Both commands are idempotent: tasks already in the asked state are left
-//!   alone (no kill).
+//!   alone (no kill). A task whose override is stored but whose relaunch has
+//!   not happened yet (`override_status=PENDING`) is killed and relaunched
+//!   again when asked again — the way out if a scheduler restart lost the
+//!   KILL (the recovery phase is not persisted).
 //!
 //! # Caveats
 //! - A pod that another plan (deploy, update, ...) is still working on is
@@ -83,6 +86,11 @@ impl SchedulerCore {
                 continue;
             };
             let paused = labels::is_paused(&known.info);
+            // Asked again before the relaunch happened (e.g. the scheduler
+            // restarted before its KILL reached the agent): kill and
+            // relaunch again.
+            let pending = labels::task_label(&known.info, labels::OVERRIDE_STATUS)
+                == Some(labels::OVERRIDE_PENDING);
             match op {
                 Override::Pause if !paused => {
                     set_label(&mut known.info, labels::GOAL_STATE_OVERRIDE, labels::PAUSED);
@@ -90,6 +98,7 @@ impl SchedulerCore {
                 Override::Resume if paused => {
                     remove_label(&mut known.info, labels::GOAL_STATE_OVERRIDE);
                 }
+                _ if pending => {}
                 _ => continue,
             }
             set_label(
@@ -591,7 +600,7 @@ pods:
             .unwrap();
         assert!(recovery.is_complete(), "RUNNING completes the relaunch");
 
-        // Pausing again changes nothing.
+        // Pausing again once relaunched changes nothing.
         let (effects, result) = sim.command(pause(&["hello-0-server"]));
         assert!(result.is_ok());
         assert!(effects.is_empty(), "{effects:?}");
@@ -646,6 +655,31 @@ pods:
         assert!(
             labels::is_paused(&restarted.task("hello-0-helper")),
             "helper still paused"
+        );
+    }
+
+    #[test]
+    fn a_pause_lost_in_a_scheduler_restart_is_redone_when_asked_again() {
+        let mut sim = Sim::new(Vec::new());
+        sim.deploy();
+        let running = sim.task("hello-0-server");
+        let (effects, _) = sim.command(pause(&["server"]));
+        assert_eq!(kills(&effects).len(), 1);
+        // The scheduler restarts before the KILL took effect: the override is
+        // stored, the task still runs its own command, no recovery phase.
+        let mut restarted = Sim::new(sim.stored());
+        assert!(labels::is_paused(&restarted.task("hello-0-server")));
+        let (effects, result) = restarted.command(pause(&["server"]));
+        assert!(result.is_ok());
+        assert_eq!(
+            kills(&effects),
+            std::slice::from_ref(&running.task_id.value),
+            "killed again"
+        );
+        let paused = restarted.relaunch(&["hello-0-server"]);
+        assert_eq!(
+            paused.command.unwrap().value.as_deref(),
+            Some(labels::PAUSE_COMMAND)
         );
     }
 
