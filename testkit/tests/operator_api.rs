@@ -347,7 +347,9 @@ async fn cli_shows_plans_restarts_in_place_and_replaces_elsewhere() {
     assert_eq!(json["status"], "COMPLETE");
     let out = cli(&url, None, &["plan", "list"]).await;
     assert!(
-        out.stdout.contains("deploy    COMPLETE  2/2"),
+        out.stdout
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["deploy", "COMPLETE", "2/2"]),
         "{}",
         out.stdout
     );

@@ -58,8 +58,7 @@ impl TaskState {
         )
     }
 
-    /// True for states after which the task no longer runs: Mesos'
-    /// terminal states and LOST.
+    /// True for Mesos' terminal states (not LOST, which may come back).
     pub fn is_terminal(self) -> bool {
         matches!(
             self,
@@ -67,7 +66,6 @@ impl TaskState {
                 | TaskState::Failed
                 | TaskState::Killed
                 | TaskState::Error
-                | TaskState::Lost
                 | TaskState::Dropped
                 | TaskState::Gone
                 | TaskState::GoneByOperator

@@ -60,7 +60,12 @@ pub fn observation(info: &TaskInfo, status: &TaskStatus) -> TaskObservation {
         status.task_id.value.clone(),
         task_state(status.state),
     );
-    obs.readiness = readiness(status);
+    // A paused task runs without its readiness check: nothing to wait for.
+    obs.readiness = if labels::is_paused(info) {
+        Some(true)
+    } else {
+        readiness(status)
+    };
     obs.config_id = labels::task_label(info, labels::TARGET_CONFIGURATION).map(str::to_owned);
     obs.permanently_failed = labels::task_label(info, labels::PERMANENTLY_FAILED).is_some();
     obs.message.clone_from(&status.message);
@@ -89,6 +94,25 @@ mod tests {
         status.check_status.as_mut().unwrap().command =
             Some(check_status_info::Command { exit_code: Some(0) });
         assert_eq!(readiness(&status), Some(true));
+    }
+
+    #[test]
+    fn a_paused_task_counts_as_ready_without_a_check() {
+        let status = TaskStatus {
+            task_id: TaskId { value: "t".into() },
+            state: MesosState::TaskRunning as i32,
+            ..Default::default()
+        };
+        let mut info = TaskInfo::default();
+        assert_eq!(observation(&info, &status).readiness, None);
+        info.labels = Some(plinth_proto::v1::Labels {
+            labels: vec![plinth_proto::v1::Label {
+                key: labels::GOAL_STATE_OVERRIDE.into(),
+                value: Some(labels::PAUSED.into()),
+            }],
+        });
+        assert!(labels::is_paused(&info));
+        assert_eq!(observation(&info, &status).readiness, Some(true));
     }
 
     #[test]
