@@ -3,7 +3,8 @@
 //!
 //! With a token configured, every mutating call needs
 //! `Authorization: Bearer <token>` — REST methods other than GET/HEAD/OPTIONS
-//! and the gRPC methods that change something ([`MUTATING_GRPC`]); with
+//! and the gRPC methods that change something (all but those named like
+//! reads, [`READ_ONLY_GRPC_PREFIXES`]); with
 //! `auth_reads` every call does. A missing or wrong token is answered before
 //! any handler runs, so nothing changes: REST gets 401 with a JSON error,
 //! gRPC gets `UNAUTHENTICATED`. The token is compared in constant time and
@@ -20,19 +21,10 @@ use axum::response::{IntoResponse, Response};
 
 use super::{ApiOptions, json_error};
 
-/// gRPC methods that change something (`/<service>/<method>` suffixes).
-pub const MUTATING_GRPC: &[&str] = &[
-    "StartPlan",
-    "StopPlan",
-    "ContinuePlan",
-    "InterruptPlan",
-    "ForceCompletePlan",
-    "RestartPlan",
-    "RestartPod",
-    "ReplacePod",
-    "PausePod",
-    "ResumePod",
-];
+/// Name prefixes of the gRPC methods that only read. Every other method
+/// of our services counts as mutating, so a new operation is protected by
+/// default.
+pub const READ_ONLY_GRPC_PREFIXES: &[&str] = &["List", "Get", "Watch"];
 
 /// The API's bearer token.
 #[derive(Clone, PartialEq, Eq)]
@@ -152,7 +144,7 @@ fn is_mutating(request: &Request, grpc: bool) -> bool {
             && path
                 .rsplit('/')
                 .next()
-                .is_some_and(|m| MUTATING_GRPC.contains(&m));
+                .is_some_and(|m| !READ_ONLY_GRPC_PREFIXES.iter().any(|p| m.starts_with(p)));
     }
     !matches!(
         *request.method(),
@@ -188,4 +180,33 @@ async fn check(State(config): State<AuthConfig>, request: Request, next: Next) -
         header::HeaderValue::from_static("Bearer"),
     );
     response.into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+
+    use super::*;
+
+    fn grpc(method: &str) -> Request {
+        Request::post(format!("/plinth.operator.v1.PodService/{method}"))
+            .header(header::CONTENT_TYPE, "application/grpc")
+            .body(Body::empty())
+            .unwrap()
+    }
+
+    #[test]
+    fn grpc_methods_are_mutating_unless_named_like_reads() {
+        for read in ["ListPods", "GetPodInfo", "WatchPlan"] {
+            assert!(!is_mutating(&grpc(read), true), "{read}");
+        }
+        // Known operations, and any operation added later, need the token.
+        for write in ["RestartPod", "PausePod", "DecommissionPod"] {
+            assert!(is_mutating(&grpc(write), true), "{write}");
+        }
+        let reflection = Request::post("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo")
+            .body(Body::empty())
+            .unwrap();
+        assert!(!is_mutating(&reflection, true));
+    }
 }
