@@ -171,13 +171,14 @@ impl SchedulerCore {
             let infos = tasks_ref(&tasks);
             plans.push(crate::decommission::plan(&ctx.spec, infos));
         }
+        let id_seed = id_seed(seed, &tasks);
         Self {
             ctx,
             plans,
             tasks,
             task_names: BTreeMap::new(),
             task_names_fresh: false,
-            ids: SeededIds::new(seed),
+            ids: SeededIds::new(id_seed),
             reconciling: BTreeSet::new(),
             reconcile_started: None,
             subscribed: false,
@@ -595,7 +596,60 @@ impl SchedulerCore {
     }
 }
 
+/// The seed of generated ids: `seed` mixed with every stored task id, so a
+/// scheduler restarted with the same seed (simulations, tests) does not
+/// hand out the resource, executor and task ids its predecessor did, while
+/// the same seed on the same state still gives the same ids (FNV-1a).
+fn id_seed(seed: u64, tasks: &BTreeMap<String, Known>) -> u64 {
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    let mut hash = seed ^ 0xcbf2_9ce4_8422_2325;
+    for known in tasks.values() {
+        for byte in known.info.task_id.value.bytes().chain([0]) {
+            hash = (hash ^ u64::from(byte)).wrapping_mul(PRIME);
+        }
+    }
+    hash
+}
+
 /// The stored TaskInfos, for building plans.
 fn tasks_ref(tasks: &BTreeMap<String, Known>) -> impl Iterator<Item = &TaskInfo> {
     tasks.values().map(|k| &k.info)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored(ids: &[&str]) -> BTreeMap<String, Known> {
+        ids.iter()
+            .map(|id| {
+                let info = TaskInfo {
+                    name: format!("t-{id}"),
+                    task_id: TaskId {
+                        value: (*id).to_owned(),
+                    },
+                    ..TaskInfo::default()
+                };
+                (info.name.clone(), Known { info, status: None })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn regression_restarts_with_one_seed_do_not_repeat_ids() {
+        // Same seed, same state: same ids (replayable simulations).
+        assert_eq!(
+            id_seed(5, &stored(&["a", "b"])),
+            id_seed(5, &stored(&["a", "b"]))
+        );
+        // Same seed after launches: different ids (a restarted test
+        // scheduler once reused its predecessor's resource ids).
+        assert_ne!(id_seed(5, &stored(&[])), id_seed(5, &stored(&["a"])));
+        assert_ne!(id_seed(5, &stored(&["a"])), id_seed(5, &stored(&["b"])));
+        assert_ne!(
+            id_seed(5, &stored(&["ab"])),
+            id_seed(5, &stored(&["a", "b"]))
+        );
+        assert_ne!(id_seed(5, &stored(&["a"])), id_seed(6, &stored(&["a"])));
+    }
 }
