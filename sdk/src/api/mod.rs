@@ -48,7 +48,6 @@ pub(crate) mod pods;
 pub mod publish;
 mod server;
 mod state;
-mod tasks;
 pub mod tls;
 
 use std::collections::BTreeMap;
@@ -71,7 +70,6 @@ pub use pods::{
 };
 pub use publish::{LoadedState, PlanUpdate, Publisher};
 pub use server::{ApiServer, ServeError};
-pub use tasks::Tasks;
 
 use crate::offer::OfferOutcome;
 use crate::plan::Plan;
@@ -114,7 +112,7 @@ pub struct ServiceSnapshot {
     /// The FrameworkID, once registered.
     pub framework_id: Option<String>,
     /// Every stored task, by name.
-    pub tasks: Tasks,
+    pub tasks: Vec<TaskView>,
     /// The last offer cycle's evaluation outcomes.
     pub outcomes: Vec<OfferOutcome>,
     /// Stored configurations.
