@@ -36,7 +36,7 @@
 //! `UNAUTHENTICATED`) and nothing changes.
 
 pub mod auth;
-mod config_dry_run;
+mod config_update;
 pub(crate) mod configs;
 mod debug;
 mod endpoints;
@@ -262,7 +262,7 @@ fn rest_routes() -> Router<ApiState> {
         .merge(pods::routes())
         .merge(endpoints::routes())
         .merge(configs::routes())
-        .merge(config_dry_run::routes())
+        .merge(config_update::routes())
         .merge(state::routes())
         .merge(health::routes())
         .merge(debug::routes())
