@@ -8,13 +8,15 @@ use std::time::{Duration, Instant};
 use plinth_proto::v1::resource::AllocationInfo;
 use plinth_proto::v1::scheduler::call;
 use plinth_proto::v1::{
-    AgentId, FrameworkId, Offer, OfferId, Resource, TaskInfo, TaskState, TaskStatus, value,
+    AgentId, ExecutorId, FrameworkId, Offer, OfferId, Resource, TaskInfo, TaskState, TaskStatus,
+    value,
 };
 
 use super::{Effect, Input, SchedulerCore};
 use crate::offer::ServiceContext;
-use crate::plan::{PlanInputs, generate_plans};
+use crate::plan::{Plan, PlanInputs, generate_plans};
 use crate::recovery::RecoveryPolicy;
+use crate::scheduler::command::{Command, CommandResult};
 
 pub(super) const ROLE: &str = "svc-role";
 
@@ -131,6 +133,20 @@ impl Sim {
         sim
     }
 
+    /// [`Sim::new`] whose explicit reconciliation the master has answered
+    /// (every stored status again, without a uuid): ready for offers.
+    pub(super) fn reconciled(yaml: &str, stored: Vec<(TaskInfo, Option<TaskStatus>)>) -> Self {
+        let mut sim = Self::new(yaml, stored);
+        for (_, status) in sim.stored() {
+            if let Some(mut status) = status {
+                status.uuid = None;
+                sim.input(Input::Update(status));
+            }
+        }
+        assert!(sim.core.is_ready(), "reconciled");
+        sim
+    }
+
     /// Handles one input at the current instant.
     pub(super) fn input(&mut self, input: Input) -> Vec<Effect> {
         self.core.handle(input, self.now)
@@ -144,9 +160,20 @@ impl Sim {
 
     /// Offers `agent`'s resources plus `extra` (e.g. our reservations).
     pub(super) fn offer(&mut self, agent: &str, extra: &[Resource]) -> Vec<Effect> {
+        self.offer_with(agent, extra, &[])
+    }
+
+    /// Offers `agent`'s resources plus `reserved`, with `executors` running.
+    pub(super) fn offer_with(
+        &mut self,
+        agent: &str,
+        reserved: &[Resource],
+        executors: &[ExecutorId],
+    ) -> Vec<Effect> {
         self.offers += 1;
         let mut o = offer(&format!("o{}", self.offers), agent);
-        o.resources.extend(extra.iter().cloned());
+        o.resources.extend(reserved.iter().cloned());
+        o.executor_ids = executors.to_vec();
         self.input(Input::Offers(vec![o]))
     }
 
@@ -158,6 +185,12 @@ impl Sim {
 
     /// Offers `agent` until no step waits, answering every launch with RUNNING.
     pub(super) fn deploy(&mut self, agent: &str) {
+        self.deploy_answering(agent, |_| TaskState::TaskRunning);
+    }
+
+    /// [`Sim::deploy`], answering the launch of each task with `answer(name)`
+    /// (e.g. FINISHED for ONCE tasks).
+    pub(super) fn deploy_answering(&mut self, agent: &str, answer: impl Fn(&str) -> TaskState) {
         for _ in 0..8 {
             self.offer(agent, &[]);
             let launched: Vec<String> = self
@@ -169,9 +202,22 @@ impl Sim {
                 .map(|(i, _)| i.name.clone())
                 .collect();
             for name in launched {
-                self.report(&name, TaskState::TaskRunning);
+                self.report(&name, answer(&name));
             }
         }
+    }
+
+    /// Sends `command` as request 9: the other effects and the reply.
+    pub(super) fn command(&mut self, command: Command) -> (Vec<Effect>, CommandResult) {
+        let mut effects = self.input(Input::Command(9, command));
+        let at = effects
+            .iter()
+            .position(|e| matches!(e, Effect::Reply(9, _)))
+            .expect("a reply");
+        let Effect::Reply(_, result) = effects.remove(at) else {
+            unreachable!()
+        };
+        (effects, result)
     }
 
     /// Stored TaskInfo of `name`.
@@ -181,6 +227,15 @@ impl Sim {
             .find(|(i, _)| i.name == name)
             .map(|(i, _)| i.clone())
             .unwrap_or_else(|| panic!("no task {name}"))
+    }
+
+    /// The plan named `name`.
+    pub(super) fn plan(&self, name: &str) -> &Plan {
+        self.core
+            .plans()
+            .iter()
+            .find(|p| p.name() == name)
+            .unwrap_or_else(|| panic!("no plan {name}"))
     }
 
     /// Every stored task with its latest status.

@@ -208,18 +208,14 @@ pub(super) fn set_label(info: &mut TaskInfo, key: &str, value: &str) {
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
-    use std::sync::Arc;
 
-    use plinth_proto::v1::resource::AllocationInfo;
+    use plinth_proto::v1::TaskState;
     use plinth_proto::v1::scheduler::call;
-    use plinth_proto::v1::{
-        AgentId, FrameworkId, Offer, OfferId, Resource, TaskState, TaskStatus, value,
-    };
 
+    use super::super::fixture::{Sim, kills, status};
     use super::*;
-    use crate::offer::ServiceContext;
-    use crate::plan::{OpResult, Outcome, PlanError, PlanInputs, Status, StepKind, generate_plans};
-    use crate::scheduler::{Effect, Input};
+    use crate::plan::{OpResult, Outcome, PlanError, Status, StepKind};
+    use crate::scheduler::Input;
 
     const SPEC: &str = r"
 name: svc
@@ -245,138 +241,30 @@ pods:
         cpus: 0.5
         memory: 64
 ";
-    const ROLE: &str = "svc-role";
-
-    fn scalar(name: &str, v: f64) -> Resource {
-        let mut r = Resource {
-            name: name.into(),
-            scalar: Some(value::Scalar { value: v }),
-            allocation_info: Some(AllocationInfo {
-                role: Some(ROLE.into()),
-            }),
-            ..Resource::default()
-        };
-        r.set_type(value::Type::Scalar);
-        r
-    }
-
-    fn offer(id: &str, agent: &str) -> Offer {
-        Offer {
-            id: OfferId { value: id.into() },
-            framework_id: FrameworkId {
-                value: "fw-1".into(),
-            },
-            agent_id: AgentId {
-                value: agent.into(),
-            },
-            hostname: format!("host-{agent}"),
-            resources: vec![
-                scalar("cpus", 4.0),
-                scalar("mem", 4096.0),
-                scalar("disk", 4096.0),
-            ],
-            allocation_info: Some(AllocationInfo {
-                role: Some(ROLE.into()),
-            }),
-            ..Offer::default()
-        }
-    }
-
-    fn status(info: &TaskInfo, state: TaskState) -> TaskStatus {
-        let mut s = TaskStatus {
-            task_id: info.task_id.clone(),
-            agent_id: Some(info.agent_id.clone()),
-            ..TaskStatus::default()
-        };
-        s.set_state(state);
-        s
-    }
-
-    fn now() -> Instant {
-        Instant::now()
-    }
 
     /// A core with both pods deployed and running.
-    fn deployed() -> SchedulerCore {
-        let spec = crate::spec::load_str(SPEC, &BTreeMap::new(), Some("svc.yml"))
-            .unwrap()
-            .spec;
-        let plans = generate_plans(&spec, &PlanInputs::new("cfg-1", &BTreeMap::new())).unwrap();
-        let ctx = ServiceContext::new(Arc::new(spec), "", "cfg-1");
-        let mut core = SchedulerCore::new(ctx, plans, Vec::new(), 7);
-        core.handle(
-            Input::Subscribed(FrameworkId {
-                value: "fw-1".into(),
-            }),
-            now(),
-        );
-        for round in 0..4 {
-            core.handle(
-                Input::Offers(vec![offer(&format!("o{round}"), "a1")]),
-                now(),
-            );
-            let launched: Vec<TaskInfo> = core
-                .tasks()
-                .filter(|(i, s)| !i.task_id.value.is_empty() && s.is_none())
-                .map(|(i, _)| i.clone())
-                .collect();
-            for info in launched {
-                core.handle(Input::Update(status(&info, TaskState::TaskRunning)), now());
-            }
-        }
-        assert!(core.plans()[0].is_complete(), "deploy completes");
-        core.take_step_changes();
-        core
+    fn deployed() -> Sim {
+        let mut sim = Sim::new(SPEC, Vec::new());
+        sim.deploy("a1");
+        assert!(sim.core.plans()[0].is_complete(), "deploy completes");
+        sim.core.take_step_changes();
+        sim
     }
 
-    fn command(core: &mut SchedulerCore, command: Command) -> (Vec<Effect>, CommandResult) {
-        let mut effects = core.handle(Input::Command(9, command), now());
-        let at = effects
-            .iter()
-            .position(|e| matches!(e, Effect::Reply(9, _)))
-            .expect("a reply");
-        let Effect::Reply(_, result) = effects.remove(at) else {
-            unreachable!()
-        };
-        (effects, result)
-    }
-
-    fn plan_op(core: &mut SchedulerCore, plan: &str, op: PlanCommand) -> CommandResult {
-        command(
-            core,
-            Command::Plan {
-                plan: plan.into(),
-                op,
-            },
-        )
+    fn plan_op(sim: &mut Sim, plan: &str, op: PlanCommand) -> CommandResult {
+        sim.command(Command::Plan {
+            plan: plan.into(),
+            op,
+        })
         .1
-    }
-
-    fn kills(effects: &[Effect]) -> Vec<String> {
-        effects
-            .iter()
-            .filter_map(|e| match e {
-                Effect::Call(c) if c.r#type == Some(call::Type::Kill as i32) => {
-                    c.kill.as_ref().map(|k| k.task_id.value.clone())
-                }
-                _ => None,
-            })
-            .collect()
-    }
-
-    fn task(core: &SchedulerCore, name: &str) -> TaskInfo {
-        core.tasks()
-            .find(|(i, _)| i.name == name)
-            .map(|(i, _)| i.clone())
-            .unwrap()
     }
 
     #[test]
     fn plan_commands_answer_with_dcos_codes_and_report_step_changes() {
-        let mut core = deployed();
+        let mut sim = deployed();
         let interrupt = PlanCommand::Interrupt { phase: None };
         // A complete plan is "already reported".
-        let Ok(CommandReply::Plan(r)) = plan_op(&mut core, "deploy", interrupt.clone()) else {
+        let Ok(CommandReply::Plan(r)) = plan_op(&mut sim, "deploy", interrupt.clone()) else {
             panic!()
         };
         assert_eq!(r.http_status(), 208);
@@ -384,39 +272,39 @@ pods:
             phase: Some("hello".into()),
             step: None,
         };
-        let Ok(CommandReply::Plan(r)) = plan_op(&mut core, "deploy", restart) else {
+        let Ok(CommandReply::Plan(r)) = plan_op(&mut sim, "deploy", restart) else {
             panic!()
         };
         assert_eq!(r.outcome, Outcome::Applied);
-        let changes = core.take_step_changes();
+        let changes = sim.core.take_step_changes();
         assert_eq!(changes.len(), 1, "{changes:?}");
         assert_eq!(
             (changes[0].from, changes[0].to),
             (Status::Complete, Status::Pending)
         );
         assert!(
-            core.take_step_changes().is_empty(),
+            sim.core.take_step_changes().is_empty(),
             "changes are taken once"
         );
-        let Ok(CommandReply::Plan(r)) = plan_op(&mut core, "deploy", interrupt) else {
+        let Ok(CommandReply::Plan(r)) = plan_op(&mut sim, "deploy", interrupt) else {
             panic!()
         };
         assert_eq!(r.message, "Received cmd: interrupt");
-        assert_eq!(core.plans()[0].status(), Status::Waiting);
+        assert_eq!(sim.core.plans()[0].status(), Status::Waiting);
     }
 
     #[test]
     fn plan_command_errors_name_what_is_unknown_and_change_nothing() {
-        let mut core = deployed();
-        let before = core.plans().to_vec();
-        let err = plan_op(&mut core, "nope", PlanCommand::Stop).unwrap_err();
+        let mut sim = deployed();
+        let before = sim.core.plans().to_vec();
+        let err = plan_op(&mut sim, "nope", PlanCommand::Stop).unwrap_err();
         assert_eq!(
             err,
             CommandError::Plan(PlanError::UnknownPlan("nope".into()))
         );
         assert_eq!(err.http_status(), 404);
         let err = plan_op(
-            &mut core,
+            &mut sim,
             "deploy",
             PlanCommand::Continue {
                 phase: Some("x".into()),
@@ -425,7 +313,7 @@ pods:
         .unwrap_err();
         assert_eq!(err.http_status(), 404);
         let err = plan_op(
-            &mut core,
+            &mut sim,
             "deploy",
             PlanCommand::ForceComplete {
                 phase: None,
@@ -436,19 +324,19 @@ pods:
         assert_eq!(err.http_status(), 400, "a step needs its phase");
         let bad = BTreeMap::from([("1BAD".to_string(), "x".to_string())]);
         assert_eq!(
-            plan_op(&mut core, "deploy", PlanCommand::Start(bad))
+            plan_op(&mut sim, "deploy", PlanCommand::Start(bad))
                 .unwrap_err()
                 .http_status(),
             400
         );
-        assert_eq!(core.plans(), before.as_slice());
+        assert_eq!(sim.core.plans(), before.as_slice());
     }
 
     #[test]
     fn restart_kills_the_pod_and_recovery_relaunches_it_in_place() {
-        let mut core = deployed();
-        let info = task(&core, "hello-0-server");
-        let (effects, result) = command(&mut core, Command::RestartPod("hello-0".into()));
+        let mut sim = deployed();
+        let info = sim.task("hello-0-server");
+        let (effects, result) = sim.command(Command::RestartPod("hello-0".into()));
         assert_eq!(
             result,
             Ok(CommandReply::Pod {
@@ -461,12 +349,8 @@ pods:
             !effects.iter().any(|e| matches!(e, Effect::StoreTasks(_))),
             "restart relabels nothing"
         );
-        core.handle(Input::Update(status(&info, TaskState::TaskKilled)), now());
-        let recovery = core
-            .plans()
-            .iter()
-            .find(|p| p.name() == "recovery")
-            .unwrap();
+        sim.input(Input::Update(status(&info, TaskState::TaskKilled)));
+        let recovery = sim.plan("recovery");
         let (_, step) = recovery.steps().next().unwrap();
         assert_eq!(step.kind(), &StepKind::Recovery { permanent: false });
         assert_eq!(step.status(), Status::Pending);
@@ -474,12 +358,12 @@ pods:
 
     #[test]
     fn unknown_pods_are_refused() {
-        let mut core = deployed();
+        let mut sim = deployed();
         for c in [
             Command::RestartPod("nope-7".into()),
             Command::ReplacePod("hello-9".into()),
         ] {
-            let (effects, result) = command(&mut core, c);
+            let (effects, result) = sim.command(c);
             assert_eq!(result.unwrap_err().http_status(), 404);
             assert!(kills(&effects).is_empty());
         }
@@ -487,11 +371,11 @@ pods:
 
     #[test]
     fn replace_labels_stores_then_kills_and_places_anew() {
-        let mut core = deployed();
-        let info = task(&core, "hello-0-server");
+        let mut sim = deployed();
+        let info = sim.task("hello-0-server");
         let held = labels::resource_ids(&info);
         assert!(!held.is_empty());
-        let (effects, result) = command(&mut core, Command::ReplacePod("hello-0".into()));
+        let (effects, result) = sim.command(Command::ReplacePod("hello-0".into()));
         assert!(matches!(result, Ok(CommandReply::Pod { .. })));
         let stored = effects
             .iter()
@@ -510,23 +394,19 @@ pods:
                 .iter()
                 .all(|t| labels::task_label(t, labels::PERMANENTLY_FAILED) == Some("true"))
         );
-        let recovery = core
-            .plans()
-            .iter()
-            .find(|p| p.name() == "recovery")
-            .unwrap();
+        let recovery = sim.plan("recovery");
         let (_, step) = recovery.steps().next().unwrap();
         assert_eq!(step.kind(), &StepKind::Recovery { permanent: true });
-        let releasing: std::collections::BTreeSet<String> =
-            core.releasing().into_iter().map(str::to_string).collect();
+        let releasing: std::collections::BTreeSet<String> = sim
+            .core
+            .releasing()
+            .into_iter()
+            .map(str::to_string)
+            .collect();
         assert_eq!(releasing, held);
         // The old task's KILLED does not turn the replacement into a relaunch in place.
-        core.handle(Input::Update(status(&info, TaskState::TaskKilled)), now());
-        let recovery = core
-            .plans()
-            .iter()
-            .find(|p| p.name() == "recovery")
-            .unwrap();
+        sim.input(Input::Update(status(&info, TaskState::TaskKilled)));
+        let recovery = sim.plan("recovery");
         assert_eq!(
             recovery.steps().next().unwrap().1.kind(),
             &StepKind::Recovery { permanent: true }
@@ -535,39 +415,30 @@ pods:
 
     #[test]
     fn files_are_stored_as_properties_within_limits() {
-        let mut core = deployed();
-        let (effects, result) = command(
-            &mut core,
-            Command::PutFile {
-                name: "a.txt".into(),
-                data: b"hi".to_vec(),
-            },
-        );
+        let mut sim = deployed();
+        let (effects, result) = sim.command(Command::PutFile {
+            name: "a.txt".into(),
+            data: b"hi".to_vec(),
+        });
         assert_eq!(result, Ok(CommandReply::Stored));
         assert!(
             matches!(&effects[..], [Effect::StoreProperty(k, v), ..] if k == "file-a.txt" && v == b"hi")
         );
         let big = vec![0u8; MAX_FILE_BYTES + 1];
-        let (effects, result) = command(
-            &mut core,
-            Command::PutFile {
-                name: "b".into(),
-                data: big,
-            },
-        );
+        let (effects, result) = sim.command(Command::PutFile {
+            name: "b".into(),
+            data: big,
+        });
         assert_eq!(result.unwrap_err().http_status(), 400);
         assert!(
             !effects
                 .iter()
                 .any(|e| matches!(e, Effect::StoreProperty(..)))
         );
-        let (_, result) = command(
-            &mut core,
-            Command::PutFile {
-                name: "../x".into(),
-                data: vec![],
-            },
-        );
+        let (_, result) = sim.command(Command::PutFile {
+            name: "../x".into(),
+            data: vec![],
+        });
         assert!(matches!(result, Err(CommandError::InvalidFileName(_))));
     }
 

@@ -258,22 +258,13 @@ fn remove_label(info: &mut TaskInfo, key: &str) {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-    use std::sync::Arc;
-    use std::time::Instant;
-
-    use plinth_proto::v1::resource::AllocationInfo;
     use plinth_proto::v1::scheduler::call;
-    use plinth_proto::v1::{
-        AgentId, ExecutorId, FrameworkId, Offer, OfferId, Resource, TaskInfo, TaskState,
-        TaskStatus, value,
-    };
+    use plinth_proto::v1::{TaskInfo, TaskState};
 
+    use super::super::fixture::{Sim, kills};
     use super::*;
-    use crate::offer::ServiceContext;
-    use crate::plan::{PlanInputs, generate_plans};
+    use crate::scheduler::Effect;
     use crate::scheduler::command::Command;
-    use crate::scheduler::{Effect, Input};
 
     const SPEC: &str = r"
 name: svc
@@ -308,196 +299,46 @@ pods:
         cpus: 0.1
         memory: 32
 ";
-    const ROLE: &str = "svc-role";
 
-    fn scalar(name: &str, v: f64) -> Resource {
-        let mut r = Resource {
-            name: name.into(),
-            scalar: Some(value::Scalar { value: v }),
-            allocation_info: Some(AllocationInfo {
-                role: Some(ROLE.into()),
-            }),
-            ..Resource::default()
-        };
-        r.set_type(value::Type::Scalar);
-        r
+    /// A reconciled core for [`SPEC`] with the pod deployed on a1 (the ONCE
+    /// init task FINISHED, the others RUNNING).
+    fn deployed() -> Sim {
+        let mut sim = Sim::reconciled(SPEC, Vec::new());
+        sim.deploy_answering("a1", |name| {
+            if name.ends_with("-init") {
+                TaskState::TaskFinished
+            } else {
+                TaskState::TaskRunning
+            }
+        });
+        assert!(sim.core.plans()[0].is_complete(), "deploy completes");
+        sim
     }
 
-    struct Sim {
-        core: SchedulerCore,
-        offers: u32,
-    }
-
-    fn now() -> Instant {
-        Instant::now()
-    }
-
-    fn status(info: &TaskInfo, state: TaskState) -> TaskStatus {
-        let mut s = TaskStatus {
-            task_id: info.task_id.clone(),
-            agent_id: Some(info.agent_id.clone()),
-            uuid: Some(b"u".to_vec()),
-            ..TaskStatus::default()
-        };
-        s.set_state(state);
-        s
-    }
-
-    impl Sim {
-        fn new(stored: Vec<(TaskInfo, Option<TaskStatus>)>) -> Self {
-            let spec = crate::spec::load_str(SPEC, &BTreeMap::new(), Some("svc.yml"))
-                .unwrap()
-                .spec;
-            let observations = stored
-                .iter()
-                .filter_map(|(i, s)| {
-                    s.as_ref()
-                        .map(|s| (i.name.clone(), super::super::observe::observation(i, s)))
-                })
-                .collect();
-            let plans = generate_plans(&spec, &PlanInputs::new("cfg-1", &observations)).unwrap();
-            let ctx = ServiceContext::new(Arc::new(spec), "", "cfg-1");
-            let mut core = SchedulerCore::new(ctx, plans, stored.clone(), 7);
-            core.handle(
-                Input::Subscribed(FrameworkId {
-                    value: "fw-1".into(),
-                }),
-                now(),
+    /// Kills `names` (KILLED), offers their reservations back with the
+    /// pod's executor running, answers the relaunch with RUNNING; returns
+    /// the new TaskInfo of the first.
+    fn relaunch(sim: &mut Sim, names: &[&str]) -> TaskInfo {
+        let old: Vec<TaskInfo> = names.iter().map(|n| sim.task(n)).collect();
+        let mut reserved = Vec::new();
+        for (name, info) in names.iter().zip(&old) {
+            sim.report(name, TaskState::TaskKilled);
+            reserved.extend(info.resources.iter().cloned());
+        }
+        let executor = old[0].executor.as_ref().unwrap().executor_id.clone();
+        let effects = sim.offer_with("a1", &reserved, &[executor]);
+        for (name, info) in names.iter().zip(&old) {
+            assert!(
+                effects.iter().any(
+                    |e| matches!(e, Effect::StoreTasks(t) if t.iter().any(|t| t.name == *name))
+                ),
+                "{name} relaunched: {:?}",
+                sim.core.outcomes()
             );
-            // The master answers the explicit reconciliation (no uuid).
-            for (_, status) in stored {
-                if let Some(mut status) = status {
-                    status.uuid = None;
-                    core.handle(Input::Update(status), now());
-                }
-            }
-            assert!(core.is_ready(), "reconciled");
-            Sim { core, offers: 0 }
+            assert_ne!(sim.task(name).task_id, info.task_id);
+            sim.report(name, TaskState::TaskRunning);
         }
-
-        /// An offer of a1: plenty of unreserved resources, plus `reserved`,
-        /// with `executors` running.
-        fn offer(&mut self, reserved: &[Resource], executors: &[ExecutorId]) -> Vec<Effect> {
-            self.offers += 1;
-            let mut resources = vec![
-                scalar("cpus", 4.0),
-                scalar("mem", 4096.0),
-                scalar("disk", 4096.0),
-            ];
-            resources.extend(reserved.iter().cloned());
-            let offer = Offer {
-                id: OfferId {
-                    value: format!("o{}", self.offers),
-                },
-                framework_id: FrameworkId {
-                    value: "fw-1".into(),
-                },
-                agent_id: AgentId { value: "a1".into() },
-                hostname: "host-a1".into(),
-                resources,
-                executor_ids: executors.to_vec(),
-                allocation_info: Some(AllocationInfo {
-                    role: Some(ROLE.into()),
-                }),
-                ..Offer::default()
-            };
-            self.core.handle(Input::Offers(vec![offer]), now())
-        }
-
-        fn report(&mut self, name: &str, state: TaskState) -> Vec<Effect> {
-            let info = self.task(name);
-            self.core.handle(Input::Update(status(&info, state)), now())
-        }
-
-        fn task(&self, name: &str) -> TaskInfo {
-            self.core
-                .tasks()
-                .find(|(i, _)| i.name == name)
-                .map(|(i, _)| i.clone())
-                .unwrap_or_else(|| panic!("no task {name}"))
-        }
-
-        fn stored(&self) -> Vec<(TaskInfo, Option<TaskStatus>)> {
-            self.core
-                .tasks()
-                .map(|(i, s)| (i.clone(), s.cloned()))
-                .collect()
-        }
-
-        /// Offers until nothing launches, answering launches with RUNNING
-        /// (FINISHED for ONCE tasks).
-        fn deploy(&mut self) {
-            for _ in 0..6 {
-                self.offer(&[], &[]);
-                let launched: Vec<String> = self
-                    .core
-                    .tasks()
-                    .filter(|(i, s)| {
-                        !i.task_id.value.is_empty() && s.is_none_or(|s| s.task_id != i.task_id)
-                    })
-                    .map(|(i, _)| i.name.clone())
-                    .collect();
-                for name in launched {
-                    let state = if name.ends_with("-init") {
-                        TaskState::TaskFinished
-                    } else {
-                        TaskState::TaskRunning
-                    };
-                    self.report(&name, state);
-                }
-            }
-            assert!(self.core.plans()[0].is_complete(), "deploy completes");
-        }
-
-        fn command(&mut self, command: Command) -> (Vec<Effect>, CommandResult) {
-            let mut effects = self.core.handle(Input::Command(9, command), now());
-            let at = effects
-                .iter()
-                .position(|e| matches!(e, Effect::Reply(9, _)))
-                .expect("a reply");
-            let Effect::Reply(_, result) = effects.remove(at) else {
-                unreachable!()
-            };
-            (effects, result)
-        }
-
-        /// Kills `names` (KILLED), offers their reservations back with the
-        /// pod's executor running, answers the relaunch with RUNNING; returns
-        /// the new TaskInfo of the first.
-        fn relaunch(&mut self, names: &[&str]) -> TaskInfo {
-            let old: Vec<TaskInfo> = names.iter().map(|n| self.task(n)).collect();
-            let mut reserved = Vec::new();
-            for (name, info) in names.iter().zip(&old) {
-                self.report(name, TaskState::TaskKilled);
-                reserved.extend(info.resources.iter().cloned());
-            }
-            let executor = old[0].executor.as_ref().unwrap().executor_id.clone();
-            let effects = self.offer(&reserved, &[executor]);
-            for (name, info) in names.iter().zip(&old) {
-                assert!(
-                    effects.iter().any(
-                        |e| matches!(e, Effect::StoreTasks(t) if t.iter().any(|t| t.name == *name))
-                    ),
-                    "{name} relaunched: {:?}",
-                    self.core.outcomes()
-                );
-                assert_ne!(self.task(name).task_id, info.task_id);
-                self.report(name, TaskState::TaskRunning);
-            }
-            self.task(names[0])
-        }
-    }
-
-    fn kills(effects: &[Effect]) -> Vec<String> {
-        effects
-            .iter()
-            .filter_map(|e| match e {
-                Effect::Call(c) if c.r#type == Some(call::Type::Kill as i32) => {
-                    c.kill.as_ref().map(|k| k.task_id.value.clone())
-                }
-                _ => None,
-            })
-            .collect()
+        sim.task(names[0])
     }
 
     fn resource_ids(info: &TaskInfo) -> Vec<String> {
@@ -522,8 +363,7 @@ pods:
 
     #[test]
     fn pause_stores_the_override_kills_and_relaunches_idle_in_place() {
-        let mut sim = Sim::new(Vec::new());
-        sim.deploy();
+        let mut sim = deployed();
         let before = sim.task("hello-0-server");
         assert!(before.health_check.is_some());
         let helper = sim.task("hello-0-helper");
@@ -559,16 +399,11 @@ pods:
             .position(|e| matches!(e, Effect::Call(c) if c.r#type == Some(call::Type::Kill as i32)))
             .unwrap();
         assert!(stored < kill_at, "stored before the kill");
-        let recovery = sim
-            .core
-            .plans()
-            .iter()
-            .find(|p| p.name() == RECOVERY_PLAN)
-            .unwrap();
+        let recovery = sim.plan(RECOVERY_PLAN);
         assert_eq!(recovery.phases().len(), 1);
         assert_eq!(recovery.phases()[0].name(), "hello-0:[server]");
 
-        let paused = sim.relaunch(&["hello-0-server"]);
+        let paused = relaunch(&mut sim, &["hello-0-server"]);
         let cmd = paused.command.as_ref().unwrap();
         assert_eq!(cmd.value.as_deref(), Some(labels::PAUSE_COMMAND));
         assert!(
@@ -592,12 +427,7 @@ pods:
             helper.task_id,
             "helper untouched"
         );
-        let recovery = sim
-            .core
-            .plans()
-            .iter()
-            .find(|p| p.name() == RECOVERY_PLAN)
-            .unwrap();
+        let recovery = sim.plan(RECOVERY_PLAN);
         assert!(recovery.is_complete(), "RUNNING completes the relaunch");
 
         // Pausing again once relaunched changes nothing.
@@ -608,22 +438,21 @@ pods:
 
     #[test]
     fn a_paused_task_stays_paused_across_a_scheduler_restart_and_resume_restores_it() {
-        let mut sim = Sim::new(Vec::new());
-        sim.deploy();
+        let mut sim = deployed();
         let original = sim.task("hello-0-server");
         let (_, result) = sim.command(pause(&[]));
         assert!(result.is_ok());
-        let paused = sim.relaunch(&["hello-0-server", "hello-0-helper"]);
+        let paused = relaunch(&mut sim, &["hello-0-server", "hello-0-helper"]);
         // No body: every long-running task (not the ONCE init task).
         assert!(labels::is_paused(&sim.task("hello-0-helper")));
         assert!(!labels::is_paused(&sim.task("hello-0-init")));
 
         // A new scheduler on the stored state: the deploy plan is complete and
         // nothing is killed or relaunched.
-        let mut restarted = Sim::new(sim.stored());
+        let mut restarted = Sim::reconciled(SPEC, sim.stored());
         assert!(restarted.core.plans()[0].is_complete());
         for _ in 0..3 {
-            let effects = restarted.offer(&[], &[]);
+            let effects = restarted.offer("a1", &[]);
             assert!(kills(&effects).is_empty(), "{effects:?}");
             assert!(
                 !effects.iter().any(|e| matches!(e, Effect::StoreTasks(_))),
@@ -643,7 +472,7 @@ pods:
             panic!("stored: {effects:?}")
         };
         assert!(!labels::is_paused(&infos[0]));
-        let resumed = restarted.relaunch(&["hello-0-server"]);
+        let resumed = relaunch(&mut restarted, &["hello-0-server"]);
         assert_eq!(
             resumed.command.as_ref().unwrap().value,
             original.command.as_ref().unwrap().value
@@ -660,14 +489,13 @@ pods:
 
     #[test]
     fn a_pause_lost_in_a_scheduler_restart_is_redone_when_asked_again() {
-        let mut sim = Sim::new(Vec::new());
-        sim.deploy();
+        let mut sim = deployed();
         let running = sim.task("hello-0-server");
         let (effects, _) = sim.command(pause(&["server"]));
         assert_eq!(kills(&effects).len(), 1);
         // The scheduler restarts before the KILL took effect: the override is
         // stored, the task still runs its own command, no recovery phase.
-        let mut restarted = Sim::new(sim.stored());
+        let mut restarted = Sim::reconciled(SPEC, sim.stored());
         assert!(labels::is_paused(&restarted.task("hello-0-server")));
         let (effects, result) = restarted.command(pause(&["server"]));
         assert!(result.is_ok());
@@ -676,7 +504,7 @@ pods:
             std::slice::from_ref(&running.task_id.value),
             "killed again"
         );
-        let paused = restarted.relaunch(&["hello-0-server"]);
+        let paused = relaunch(&mut restarted, &["hello-0-server"]);
         assert_eq!(
             paused.command.unwrap().value.as_deref(),
             Some(labels::PAUSE_COMMAND)
@@ -685,8 +513,7 @@ pods:
 
     #[test]
     fn bad_pause_requests_change_nothing() {
-        let mut sim = Sim::new(Vec::new());
-        sim.deploy();
+        let mut sim = deployed();
         for (command, code) in [
             (
                 Command::PausePod {
