@@ -23,6 +23,8 @@
 //! | GET | `/v1/endpoints`, `/v1/endpoints/{name}` | advertised ports: `dns`, `address`, `vip` |
 //! | GET | `/v1/configurations`, `/{id}`, `/targetId`, `/target` | stored configs as JSON; 400 bad id, 404 unknown |
 //! | POST | `/v1/configurations/dry-run` | `{"spec": "<svc.yml>", "env": {…}}`: the dry run of that update against the target; 400 malformed or not loading |
+//! | PUT | `/v1/configurations/target` | the same body: apply the update; 200 `{"target_id"}`, 409 refused with `errors`, 400 |
+//! | POST | `/v1/uninstall` | `{"service": "<name>"}` (must match): 202, then the scheduler uninstalls the service and exits |
 //! | GET | `/v1/state/frameworkId`, `/properties`, `/properties/{key}`, `/files`, `/files/{name}` | |
 //! | PUT | `/v1/state/files/{name}` | multipart field `file`, at most 1024 bytes |
 //! | GET | `/v1/health[?verbose=true]` | dcos-commons' service status code ([`health`]) |
@@ -48,6 +50,7 @@ pub(crate) mod pods;
 pub mod publish;
 mod server;
 mod state;
+mod uninstall;
 pub mod tls;
 
 use std::collections::BTreeMap;
@@ -263,6 +266,7 @@ fn rest_routes() -> Router<ApiState> {
         .merge(endpoints::routes())
         .merge(configs::routes())
         .merge(config_update::routes())
+        .merge(uninstall::routes())
         .merge(state::routes())
         .merge(health::routes())
         .merge(debug::routes())

@@ -54,6 +54,19 @@ pub enum Command {
         /// Task names (`server` or `hello-0-server`); empty = all.
         tasks: Vec<String>,
     },
+    /// `PUT /v1/configurations/target`: make this resolved spec (YAML, as
+    /// stored in the ConfigStore) the target, exactly as a scheduler
+    /// restarted with it would: validated against the current target; on
+    /// success the changed pods roll, on failure nothing changes. Carried
+    /// out by the scheduler shell, not the core.
+    UpdateConfig {
+        /// The resolved spec (no template variables left).
+        service_yml: String,
+    },
+    /// `POST /v1/uninstall`: stop running the service and uninstall it
+    /// (kill, destroy, unreserve, teardown, delete the state). Carried out by
+    /// the scheduler shell.
+    Uninstall,
     /// `PUT /v1/state/files/{name}`: store a small file as property
     /// `file-<name>` (dcos-commons' prefix).
     PutFile {
@@ -122,6 +135,14 @@ pub enum CommandReply {
     },
     /// A file was stored.
     Stored,
+    /// A config update was taken: the new target (or the old one again when
+    /// nothing changed); the plans now roll towards it.
+    ConfigUpdated {
+        /// Target configuration id.
+        target_id: String,
+    },
+    /// The uninstall starts once this answer is sent.
+    Uninstalling,
 }
 
 /// Why a command was refused. Nothing changed then.
@@ -158,6 +179,10 @@ pub enum CommandError {
         /// The limit.
         limit: usize,
     },
+    /// A config update failed validation: every reason, in dcos-commons'
+    /// words. Nothing changed.
+    #[error("config update refused: {}", .0.join("; "))]
+    ConfigRefused(Vec<String>),
     /// The scheduler loop is not running (stopped, or too busy to answer).
     #[error("the scheduler is not available: {0}")]
     Unavailable(String),
@@ -173,6 +198,7 @@ impl CommandError {
             CommandError::InvalidFileName(_)
             | CommandError::FileTooLarge { .. }
             | CommandError::NotPausable(_) => 400,
+            CommandError::ConfigRefused(_) => 409,
             CommandError::Unavailable(_) => 503,
         }
     }

@@ -110,7 +110,8 @@ pub fn snapshot() -> ServiceSnapshot {
             task("hello", 0, 31000),
             task("world", 0, 31001),
             task("world", 1, 31002),
-        ],
+        ]
+        .into(),
         outcomes: vec![OfferOutcome {
             pod_instance: "world-1".into(),
             agent_id: "agent-2".into(),
@@ -205,6 +206,20 @@ pub fn fake(
                         Ok(CommandReply::Pod { pod, tasks })
                     }
                 }
+                // The real loop validates and applies; the fake only
+                // answers, so the handlers' side can be tested.
+                Command::UpdateConfig { service_yml } => {
+                    if service_yml.contains("count: 0") {
+                        Err(CommandError::ConfigRefused(vec![
+                            "PodSpecsCannotShrink: hello".into(),
+                        ]))
+                    } else {
+                        Ok(CommandReply::ConfigUpdated {
+                            target_id: CONFIG_ID.into(),
+                        })
+                    }
+                }
+                Command::Uninstall => Ok(CommandReply::Uninstalling),
                 Command::PutFile { name, data } => {
                     Arc::make_mut(&mut snap.properties)
                         .insert(format!("file-{name}"), Bytes::from(data));

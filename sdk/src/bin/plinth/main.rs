@@ -58,6 +58,15 @@ enum Command {
     },
     /// Debugging views.
     Debug(Operator<cli::debug::DebugCommand>),
+    /// Uninstall the service of a running scheduler: every task killed,
+    /// volume destroyed, reservation released, the framework torn down and
+    /// the state deleted; then the scheduler exits.
+    Uninstall {
+        /// The service's name, as a confirmation (must match the scheduler's).
+        service: String,
+        #[command(flatten)]
+        client: cli::ClientArgs,
+    },
 }
 
 fn main() -> ExitCode {
@@ -82,6 +91,9 @@ fn main() -> ExitCode {
         Command::State(op) => cli::run(cli::state::run(op.command, &op.client)),
         Command::Health { client } => cli::run(cli::health::run(&client)),
         Command::Debug(op) => cli::run(cli::debug::run(op.command, &op.client)),
+        Command::Uninstall { service, client } => {
+            cli::run(cli::uninstall::run(service, &client))
+        }
     }
 }
 

@@ -86,6 +86,11 @@ impl SchedulerCore {
             Command::ResumePod { pod, tasks } => {
                 self.set_override(pod, &tasks, Override::Resume, effects)
             }
+            // The shell carries these out around the core.
+            Command::UpdateConfig { .. } | Command::Uninstall => Err(CommandError::Unavailable(
+                "config updates and uninstalls are handled by the scheduler loop, not its core"
+                    .into(),
+            )),
             Command::PutFile { name, data } => {
                 if !valid_file_name(&name) {
                     return Err(CommandError::InvalidFileName(name));

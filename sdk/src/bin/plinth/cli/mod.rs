@@ -11,6 +11,7 @@ pub(crate) mod health;
 pub(crate) mod plan;
 pub(crate) mod pod;
 pub(crate) mod state;
+pub(crate) mod uninstall;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

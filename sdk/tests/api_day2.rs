@@ -1,6 +1,9 @@
-//! `POST /v1/configurations/dry-run`: the dry run of a config update against
-//! the running scheduler's target, through the full router; bad input gets
-//! 400 saying what is wrong, a missing target 404, and the token is needed.
+//! The day-2 API calls through the full router: `POST
+//! /v1/configurations/dry-run` (the dry run against the running target),
+//! `PUT /v1/configurations/target` (the update itself, carried out by the
+//! scheduler loop; a fake answers here) and `POST /v1/uninstall`; bad input
+//! gets 400 saying what is wrong, a missing target 404, and the token is
+//! needed.
 
 mod api;
 
@@ -143,4 +146,69 @@ async fn no_target_is_404_and_the_token_is_required_when_configured() {
     let (status, run) = dry_run(&r, &request(TARGET, &[]), Some(TOKEN)).await;
     assert_eq!(status, 200);
     assert_eq!(run["accepted"], true);
+}
+
+// === PUT /v1/configurations/target, POST /v1/uninstall ===
+
+async fn call(
+    router: &axum::Router,
+    method: &str,
+    path: &str,
+    body: &str,
+    token: Option<&str>,
+) -> (StatusCode, Value) {
+    let mut request = Request::builder()
+        .method(method)
+        .uri(path)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_owned()))
+        .unwrap();
+    if let Some(t) = token {
+        request.headers_mut().insert(
+            header::AUTHORIZATION,
+            format!("Bearer {t}").parse().unwrap(),
+        );
+    }
+    let response = router.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    let json =
+        serde_json::from_slice(&body).unwrap_or_else(|e| panic!("not JSON ({e}): {body:?}"));
+    (status, json)
+}
+
+#[tokio::test]
+async fn a_config_update_goes_to_the_scheduler_and_a_refusal_is_409_with_every_reason() {
+    let r = router(&with_token(false), true);
+    let path = "/v1/configurations/target";
+    let (status, _) = call(&r, "PUT", path, &request(TARGET, &[]), None).await;
+    assert_eq!(status, 401, "mutating: the token is needed");
+    let (status, ok) = call(&r, "PUT", path, &request(TARGET, &[]), Some(TOKEN)).await;
+    assert_eq!(status, 200, "{ok}");
+    assert_eq!(ok["target_id"], CONFIG_ID);
+    let shrunk = TARGET.replace("  hello:\n    count: 1", "  hello:\n    count: 0");
+    let (status, refused) = call(&r, "PUT", path, &request(&shrunk, &[]), Some(TOKEN)).await;
+    assert_eq!(status, 409, "{refused}");
+    assert_eq!(refused["errors"], json!(["PodSpecsCannotShrink: hello"]));
+    let (status, e) = call(&r, "PUT", path, "[]", Some(TOKEN)).await;
+    assert_eq!(status, 400);
+    assert!(e["message"].as_str().unwrap().contains("malformed body"), "{e}");
+}
+
+#[tokio::test]
+async fn uninstall_needs_the_service_name_and_the_token() {
+    let r = router(&with_token(false), true);
+    let path = "/v1/uninstall";
+    let body = json!({ "service": "hello-world" }).to_string();
+    let (status, _) = call(&r, "POST", path, &body, None).await;
+    assert_eq!(status, 401);
+    let wrong = json!({ "service": "kafka" }).to_string();
+    let (status, e) = call(&r, "POST", path, &wrong, Some(TOKEN)).await;
+    assert_eq!(status, 400);
+    assert!(e["message"].as_str().unwrap().contains("not 'kafka'"), "{e}");
+    let (status, e) = call(&r, "POST", path, "", Some(TOKEN)).await;
+    assert_eq!(status, 400, "{e}");
+    let (status, ok) = call(&r, "POST", path, &body, Some(TOKEN)).await;
+    assert_eq!(status, 202, "{ok}");
+    assert!(ok["message"].as_str().unwrap().contains("uninstalling service 'hello-world'"));
 }
