@@ -49,9 +49,11 @@ mod plans;
 pub(crate) mod pods;
 pub mod publish;
 mod server;
+mod shared;
 mod state;
-mod uninstall;
+mod tasks;
 pub mod tls;
+mod uninstall;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -73,6 +75,8 @@ pub use pods::{
 };
 pub use publish::{LoadedState, PlanUpdate, Publisher};
 pub use server::{ApiServer, ServeError};
+pub use shared::Shared;
+pub use tasks::Tasks;
 
 use crate::offer::OfferOutcome;
 use crate::plan::Plan;
@@ -111,13 +115,13 @@ pub struct ServiceSnapshot {
     /// The service name.
     pub service: String,
     /// Every plan, `deploy` first.
-    pub plans: Vec<Plan>,
+    pub plans: Shared<Vec<Plan>>,
     /// The FrameworkID, once registered.
     pub framework_id: Option<String>,
     /// Every stored task, by name.
-    pub tasks: Vec<TaskView>,
+    pub tasks: Tasks,
     /// The last offer cycle's evaluation outcomes.
-    pub outcomes: Vec<OfferOutcome>,
+    pub outcomes: Shared<Vec<OfferOutcome>>,
     /// Stored configurations.
     pub configs: Arc<ConfigsView>,
     /// Stored properties.

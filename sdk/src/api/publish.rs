@@ -2,15 +2,16 @@
 //! after every change (`watch`), and the step status changes with the
 //! snapshot they led to (`broadcast`, for `WatchPlan`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use bytes::Bytes;
+use plinth_proto::v1::{TaskInfo, TaskStatus};
 use tokio::sync::{broadcast, watch};
 
-use super::{ConfigsView, Metrics, ServiceSnapshot, TaskView};
+use super::{ConfigsView, Metrics, ServiceSnapshot, Shared, TaskView, Tasks};
 use crate::plan::StepChange;
-use crate::scheduler::{SchedulerCore, StoredConfig};
+use crate::scheduler::{Effect, SchedulerCore, StoredConfig};
 use crate::state::{ConfigStore, Persister, StateStore};
 
 /// Plan updates buffered per `WatchPlan` stream before it counts as lagging
@@ -87,6 +88,10 @@ pub fn config_json(config: &StoredConfig) -> serde_json::Value {
 }
 
 /// Publishes snapshots and plan updates; owned by the scheduler loop.
+///
+/// The loop tells it which tasks its effects touched ([`Publisher::note`]);
+/// a new snapshot copies those and shares every other task with the one
+/// before it, so publishing costs what changed, not what is stored.
 #[derive(Debug)]
 pub struct Publisher {
     snapshot: watch::Sender<Arc<ServiceSnapshot>>,
@@ -94,6 +99,8 @@ pub struct Publisher {
     metrics: Arc<Metrics>,
     properties: Arc<BTreeMap<String, Bytes>>,
     configs: Arc<ConfigsView>,
+    /// Names of the tasks stored, updated or erased since the last publish.
+    touched: BTreeSet<String>,
 }
 
 impl Publisher {
@@ -105,7 +112,16 @@ impl Publisher {
     ) -> (Self, watch::Receiver<Arc<ServiceSnapshot>>) {
         let properties = Arc::new(loaded.properties);
         let configs = Arc::new(loaded.configs);
-        let first = build(core, 1, &properties, &configs);
+        let first = ServiceSnapshot {
+            version: 1,
+            service: core.context().spec.name.clone(),
+            plans: core.plans().to_vec().into(),
+            framework_id: framework_id(core).map(str::to_string),
+            tasks: core.tasks().map(view).collect(),
+            outcomes: core.outcomes().to_vec().into(),
+            configs: Arc::clone(&configs),
+            properties: Arc::clone(&properties),
+        };
         let (snapshot, receiver) = watch::channel(Arc::new(first));
         let (events, _) = broadcast::channel(PLAN_EVENTS);
         let metrics = Arc::new(Metrics::new());
@@ -116,6 +132,7 @@ impl Publisher {
                 metrics,
                 properties,
                 configs,
+                touched: BTreeSet::new(),
             },
             receiver,
         )
@@ -138,32 +155,59 @@ impl Publisher {
         Arc::make_mut(&mut self.properties).insert(key.to_string(), value.into());
     }
 
+    /// Notes which task an effect of the core touches. The core changes a
+    /// task only together with the effect that persists the change, so
+    /// these are the only tasks the next snapshot has to copy.
+    pub fn note(&mut self, effect: &Effect) {
+        match effect {
+            Effect::StoreTasks(infos) => {
+                self.touched.extend(infos.iter().map(|i| i.name.clone()));
+            }
+            Effect::StoreStatus(name, _) | Effect::EraseTask(name) => {
+                self.touched.insert(name.clone());
+            }
+            _ => {}
+        }
+    }
+
     /// Publishes the core's state if anything the API shows changed, and
     /// broadcasts the step changes since the last call.
     pub fn publish(&mut self, core: &mut SchedulerCore) {
         let changes = core.take_step_changes();
+        let touched = std::mem::take(&mut self.touched);
         let current = Arc::clone(&self.snapshot.borrow());
-        // Compare in place first: building a snapshot clones every task.
-        let framework_id = Some(core.context().framework_id.as_str()).filter(|f| !f.is_empty());
-        let changed = current.plans.as_slice() != core.plans()
-            || current.outcomes.as_slice() != core.outcomes()
-            || current.framework_id.as_deref() != framework_id
-            || !Arc::ptr_eq(&self.properties, &current.properties)
-            || current.tasks.len() != core.tasks().count()
-            || !current
-                .tasks
+        let tasks = next_tasks(&current.tasks, core, &touched);
+        debug_assert!(
+            tasks
+                .as_ref()
+                .unwrap_or(&current.tasks)
                 .iter()
-                .zip(core.tasks())
-                .all(|(t, (info, status))| t.info == *info && t.status.as_ref() == status);
+                .map(|t| (&t.info, t.status.as_ref()))
+                .eq(core.tasks()),
+            "a task changed without an effect that stores it"
+        );
+        let plans = (current.plans.as_slice() != core.plans()).then(|| core.plans().to_vec());
+        let outcomes =
+            (current.outcomes.as_slice() != core.outcomes()).then(|| core.outcomes().to_vec());
+        let framework_id = framework_id(core);
+        let changed = tasks.is_some()
+            || plans.is_some()
+            || outcomes.is_some()
+            || current.framework_id.as_deref() != framework_id
+            || !Arc::ptr_eq(&self.properties, &current.properties);
         if !changed && changes.is_empty() {
             return;
         }
-        let next = Arc::new(build(
-            core,
-            current.version + 1,
-            &self.properties,
-            &self.configs,
-        ));
+        let next = Arc::new(ServiceSnapshot {
+            version: current.version + 1,
+            service: current.service.clone(),
+            plans: plans.map_or_else(|| current.plans.clone(), Shared::from),
+            framework_id: framework_id.map(str::to_string),
+            tasks: tasks.unwrap_or_else(|| current.tasks.clone()),
+            outcomes: outcomes.map_or_else(|| current.outcomes.clone(), Shared::from),
+            configs: Arc::clone(&self.configs),
+            properties: Arc::clone(&self.properties),
+        });
         self.snapshot.send_replace(Arc::clone(&next));
         // No receivers is fine: nobody watches a plan right now.
         let _ = self.events.send(Arc::new(PlanUpdate {
@@ -173,27 +217,42 @@ impl Publisher {
     }
 }
 
-fn build(
-    core: &SchedulerCore,
-    version: u64,
-    properties: &Arc<BTreeMap<String, Bytes>>,
-    configs: &Arc<ConfigsView>,
-) -> ServiceSnapshot {
-    let ctx = core.context();
-    ServiceSnapshot {
-        version,
-        service: ctx.spec.name.clone(),
-        plans: core.plans().to_vec(),
-        framework_id: Some(ctx.framework_id.clone()).filter(|f| !f.is_empty()),
-        tasks: core
-            .tasks()
-            .map(|(info, status)| TaskView {
-                info: info.clone(),
-                status: status.cloned(),
-            })
-            .collect(),
-        outcomes: core.outcomes().to_vec(),
-        configs: Arc::clone(configs),
-        properties: Arc::clone(properties),
+fn framework_id(core: &SchedulerCore) -> Option<&str> {
+    Some(core.context().framework_id.as_str()).filter(|f| !f.is_empty())
+}
+
+fn view((info, status): (&TaskInfo, Option<&TaskStatus>)) -> TaskView {
+    TaskView {
+        info: info.clone(),
+        status: status.cloned(),
     }
+}
+
+/// The core's tasks, sharing with `previous` every task not `touched` (and
+/// every touched one that is unchanged); `None` when they equal `previous`.
+fn next_tasks(previous: &Tasks, core: &SchedulerCore, touched: &BTreeSet<String>) -> Option<Tasks> {
+    if touched.is_empty() {
+        return None;
+    }
+    // Both sides are sorted by task name: one merge pass.
+    let mut old = previous.shared().iter().peekable();
+    let mut changed = false;
+    let mut next = Vec::with_capacity(previous.len());
+    for (info, status) in core.tasks() {
+        while old.next_if(|t| t.info.name < info.name).is_some() {
+            changed = true; // erased
+        }
+        let same = old.next_if(|t| t.info.name == info.name).filter(|t| {
+            !touched.contains(&info.name) || (t.info == *info && t.status.as_ref() == status)
+        });
+        match same {
+            Some(task) => next.push(Arc::clone(task)),
+            None => {
+                changed = true;
+                next.push(Arc::new(view((info, status))));
+            }
+        }
+    }
+    changed |= old.next().is_some();
+    changed.then(|| Tasks::from_shared(next))
 }

@@ -104,7 +104,7 @@ pub fn snapshot() -> ServiceSnapshot {
     ServiceSnapshot {
         version: 1,
         service: "hello-world".into(),
-        plans,
+        plans: plans.into(),
         framework_id: Some("fw-1234".into()),
         tasks: vec![
             task("hello", 0, 31000),
@@ -123,7 +123,8 @@ pub fn snapshot() -> ServiceSnapshot {
                 passed: false,
                 message: "insufficient cpus: needed 0.6, offered 0.1".into(),
             }],
-        }],
+        }]
+        .into(),
         configs: Arc::new(ConfigsView {
             target_id: Some(CONFIG_ID.into()),
             by_id: BTreeMap::from([(CONFIG_ID.to_string(), config)]),
