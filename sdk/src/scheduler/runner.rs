@@ -10,10 +10,11 @@
 //!    start COMPLETE, so a restart relaunches nothing.
 //! 3. Serve the API, subscribe (re-using the FrameworkID), and feed every
 //!    event and a one-second tick to the core. Events already buffered are
-//!    taken as one batch; its effects are carried out stores first (in order,
-//!    coalesced into few transactions), then calls (independent ones
-//!    pipelined) — so TaskInfos are persisted before the ACCEPT that launches
-//!    them and statuses before their acknowledgement.
+//!    taken as one batch; its effects are carried out by [`batch`]: stores
+//!    coalesced into few transactions, calls sent as soon as the stores
+//!    before them are committed — so TaskInfos are persisted before the
+//!    ACCEPT that launches them and statuses before their acknowledgement —
+//!    and still going out while the next batch is taken.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -22,12 +23,12 @@ use std::time::Duration;
 
 use futures::StreamExt as _;
 use plinth_proto::codec::Encoding;
-use plinth_proto::v1::scheduler::{Call, event};
-use plinth_proto::v1::{FrameworkInfo, TaskInfo, TaskStatus, framework_info};
-use prost::Message as _;
+use plinth_proto::v1::scheduler::event;
+use plinth_proto::v1::{FrameworkInfo, framework_info};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot, watch};
 
+use self::batch::{BatchIo, Outbox};
 use super::command::{CommandId, CommandResult};
 use super::core::{Effect, Input, SchedulerCore};
 use super::observe;
@@ -48,11 +49,8 @@ pub const LAST_COMPLETED_UPDATE_TYPE: &str = "last-completed-update-type";
 
 /// Most events the loop takes in one batch (those already buffered).
 const MAX_BATCH_INPUTS: usize = 1024;
-/// Calls to the master in flight at once (ACCEPT, DECLINE, ACKNOWLEDGE, KILL).
-const CALLS_IN_FLIGHT: usize = 32;
-/// Estimated bytes per state transaction when stores are coalesced (half
-/// the persister's transaction limit).
-const STORE_BATCH_BYTES: usize = crate::state::MAX_TXN_BYTES / 2;
+
+mod batch;
 
 /// Two weeks, dcos-commons' framework failover timeout.
 pub const DEFAULT_FAILOVER_TIMEOUT: Duration = Duration::from_secs(14 * 24 * 3600);
@@ -269,6 +267,7 @@ impl Scheduler {
             core,
             store,
             caller: client.caller(),
+            outbox: Outbox::new(client.caller()),
             api,
             commands,
             replies: BTreeMap::new(),
@@ -349,6 +348,8 @@ struct Shell {
     core: SchedulerCore,
     store: StateStore<AnyPersister>,
     caller: Caller,
+    /// Sends the calls of every batch.
+    outbox: Outbox,
     /// Publishes snapshots, plan changes and metrics for the API.
     api: Publisher,
     /// Operator commands from the API.
@@ -427,20 +428,22 @@ impl Shell {
                 break end;
             }
         };
-        // Ends the subscription.
+        // Ends the subscription, and sends nothing more.
         reader.abort();
+        self.outbox.abort();
         if let Err(e) = lock.release().await {
             tracing::debug!(error = %e, "releasing the leader lock");
         }
         result
     }
 
-    /// Feeds `inputs` to the core and carries out their effects: every store
-    /// first, in order (adjacent stores of one kind coalesced into one
-    /// transaction per [`STORE_BATCH_BYTES`]), then the calls. Persisting
-    /// earlier than the one-by-one order keeps the guarantees (TaskInfos
-    /// before their ACCEPT, statuses before their acknowledgement) and makes
-    /// one round of IO serve a whole batch of events.
+    /// Feeds `inputs` to the core and carries out their effects as one
+    /// [`BatchIo`]: stores coalesced into few transactions, each call sent
+    /// by the [`Outbox`] once the stores before it are committed (TaskInfos
+    /// before their ACCEPT, statuses before their acknowledgement), so one
+    /// round of IO serves a whole batch of events. Returns once the stores
+    /// are committed; the calls may still be going out (except when a
+    /// command is answered: after its effects).
     async fn step(&mut self, inputs: Vec<Input>) -> Result<(), SchedulerError> {
         let now = tokio::time::Instant::now().into_std();
         let mut effects = Vec::new();
@@ -459,45 +462,34 @@ impl Shell {
         let out = self.core.finish_batch();
         self.api.metrics().observe_effects(&out);
         effects.extend(out);
-        let mut calls = Vec::new();
         let mut replies: Vec<(CommandId, CommandResult)> = Vec::new();
-        let mut tasks: Vec<TaskInfo> = Vec::new();
-        let mut statuses: Vec<(String, TaskStatus)> = Vec::new();
+        let mut io = BatchIo::default();
         for effect in effects {
+            self.api.note(&effect);
             match effect {
-                Effect::StoreTasks(batch) => {
-                    self.flush_statuses(&mut statuses).await?;
-                    for info in batch {
-                        // A later TaskInfo of the same task replaces the earlier one.
-                        tasks.retain(|t| t.name != info.name);
-                        tasks.push(info);
-                    }
-                }
-                Effect::StoreStatus(name, status) => {
-                    self.flush_tasks(&mut tasks).await?;
-                    statuses.retain(|(n, _)| *n != name);
-                    statuses.push((name, status));
-                }
-                Effect::Call(call) => calls.push(*call),
+                Effect::StoreTasks(infos) => io.store_tasks(infos),
+                Effect::StoreStatus(name, status) => io.store_status(name, status),
                 Effect::StoreProperty(key, value) => {
-                    self.flush_tasks(&mut tasks).await?;
-                    self.flush_statuses(&mut statuses).await?;
-                    self.store.store_property(&key, value.clone()).await?;
-                    self.api.set_property(&key, value);
+                    self.api.set_property(&key, value.clone());
+                    io.store_property(key, value);
                 }
+                Effect::Call(call) => io.call(*call),
                 Effect::Reply(id, result) => replies.push((id, result)),
                 other => {
                     // Anything else is carried out in order, after what came before it.
-                    self.flush_tasks(&mut tasks).await?;
-                    self.flush_statuses(&mut statuses).await?;
-                    self.send_calls(std::mem::take(&mut calls)).await;
+                    std::mem::take(&mut io)
+                        .run(&self.store, &mut self.outbox)
+                        .await?;
+                    self.outbox.flush().await;
                     self.carry_out(other).await?;
                 }
             }
         }
-        self.flush_tasks(&mut tasks).await?;
-        self.flush_statuses(&mut statuses).await?;
-        self.send_calls(calls).await;
+        io.run(&self.store, &mut self.outbox).await?;
+        if !replies.is_empty() {
+            // An operator's command is answered once its effects are carried out.
+            self.outbox.flush().await;
+        }
         for (id, result) in replies {
             if let Some(reply) = self.replies.remove(&id) {
                 // The caller may have given up waiting.
@@ -536,87 +528,13 @@ impl Shell {
                 self.api.set_property(&key, value);
             }
             Effect::EraseTask(name) => self.store.delete_task(&name).await?,
-            Effect::Call(call) => self.send(*call).await,
+            Effect::Call(call) => batch::send(&self.caller, *call).await,
             Effect::Reply(id, _) => {
                 tracing::warn!(id, "operator command reply: no caller is waiting")
             }
         }
         Ok(())
     }
-
-    async fn flush_tasks(&self, tasks: &mut Vec<TaskInfo>) -> Result<(), SchedulerError> {
-        for chunk in store_chunks(tasks, |t| t.encoded_len() + 2 * t.name.len()) {
-            self.store.store_tasks(chunk).await?;
-        }
-        tasks.clear();
-        Ok(())
-    }
-
-    async fn flush_statuses(
-        &self,
-        statuses: &mut Vec<(String, TaskStatus)>,
-    ) -> Result<(), SchedulerError> {
-        for chunk in store_chunks(statuses, |(n, s)| s.encoded_len() + 2 * n.len()) {
-            self.store.store_statuses(chunk).await?;
-        }
-        statuses.clear();
-        Ok(())
-    }
-
-    /// Sends `calls` in order, except that runs of ACCEPT, DECLINE,
-    /// ACKNOWLEDGE and KILL (independent of one another) go out
-    /// [`CALLS_IN_FLIGHT`] at a time. Other calls (REVIVE, SUPPRESS,
-    /// RECONCILE, ...) wait for what came before them.
-    async fn send_calls(&self, calls: Vec<Call>) {
-        use plinth_proto::v1::scheduler::call::Type;
-        let mut run: Vec<Call> = Vec::new();
-        for call in calls {
-            let independent = matches!(
-                call.r#type.and_then(|t| Type::try_from(t).ok()),
-                Some(Type::Accept | Type::Decline | Type::Acknowledge | Type::Kill)
-            );
-            if independent {
-                run.push(call);
-            } else {
-                self.send_concurrently(std::mem::take(&mut run)).await;
-                self.send(call).await;
-            }
-        }
-        self.send_concurrently(run).await;
-    }
-
-    async fn send_concurrently(&self, calls: Vec<Call>) {
-        futures::stream::iter(calls)
-            .for_each_concurrent(CALLS_IN_FLIGHT, |call| self.send(call))
-            .await;
-    }
-
-    async fn send(&self, call: Call) {
-        if let Err(e) = self.caller.call(call).await {
-            tracing::warn!(error = %e, "call to the master failed");
-        }
-    }
-}
-
-/// Splits `items` into chunks whose estimated size (`size` plus a per-item
-/// allowance for paths and parent nodes) stays well under one transaction.
-fn store_chunks<T>(items: &[T], size: impl Fn(&T) -> usize) -> Vec<&[T]> {
-    let mut chunks = Vec::new();
-    let mut start = 0;
-    let mut bytes = 0;
-    for (i, item) in items.iter().enumerate() {
-        let n = size(item) + 256;
-        if i > start && bytes + n > STORE_BATCH_BYTES {
-            chunks.push(&items[start..i]);
-            start = i;
-            bytes = 0;
-        }
-        bytes += n;
-    }
-    if start < items.len() {
-        chunks.push(&items[start..]);
-    }
-    chunks
 }
 
 fn input_of(event: ClientEvent) -> Option<Input> {

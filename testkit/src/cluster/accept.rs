@@ -775,10 +775,9 @@ impl Cluster {
             .agents
             .get_mut(&target.agent_id)
             .ok_or("unknown agent")?;
-        let mut total = agent.total.clone();
-        total.subtract_all(offered)?;
-        total.add_all(&next);
-        agent.total = total;
+        // `subtract_all` is all or nothing: no copy of the total needed.
+        agent.total.subtract_all(offered)?;
+        agent.total.add_all(&next);
         *offered = next;
         Ok(())
     }
