@@ -4,18 +4,17 @@
 //! same task ids; an invalid change is refused with every reason on the
 //! deploy plan, and nothing restarts.
 
+mod service;
+
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use plinth::api::ServiceSnapshot;
 use plinth::plan::Status;
-use plinth::scheduler::{Scheduler, SchedulerOptions};
 use plinth::state::BackendConfig;
 use plinth::state::testing::TestZooKeeper;
-use plinth_testkit::{MasterConfig, TestMaster};
-use serde_json::Value;
-use tokio::sync::{oneshot, watch};
+use plinth_testkit::TestMaster;
+use service::{Running, plan, running_tasks, volumes};
 
 const SPEC: &str = r#"
 name: {{NAME}}
@@ -67,39 +66,16 @@ fn spec(vars: &[(&str, &str)]) -> plinth::spec::ServiceSpec {
         .spec
 }
 
-struct Running {
-    scheduler: Scheduler,
-    stop: oneshot::Sender<()>,
-}
-
 async fn start(
     spec: plinth::spec::ServiceSpec,
     master: &TestMaster,
     state: &BackendConfig,
 ) -> Running {
-    let mut options = SchedulerOptions::new(spec, master.url(), state.clone());
-    options.seed = 5;
-    let (stop, stopped) = oneshot::channel::<()>();
-    let scheduler = Scheduler::start(options, async {
-        let _ = stopped.await;
-    })
-    .await
-    .expect("scheduler starts");
-    Running { scheduler, stop }
-}
-
-impl Running {
-    async fn stop(self) {
-        let _ = self.stop.send(());
-        tokio::time::timeout(Duration::from_secs(10), self.scheduler.wait())
-            .await
-            .expect("scheduler stops within 10 s")
-            .expect("scheduler stops cleanly");
-    }
+    service::start(service::options(spec, master, state, 5)).await
 }
 
 fn deploy_plan(s: &ServiceSnapshot) -> Option<&plinth::plan::Plan> {
-    s.plans.iter().find(|p| p.name() == "deploy")
+    plan(s, "deploy")
 }
 
 fn step_status(s: &ServiceSnapshot, step: &str) -> Option<Status> {
@@ -111,62 +87,15 @@ fn step_status(s: &ServiceSnapshot, step: &str) -> Option<Status> {
         .map(|st| st.status())
 }
 
-async fn deploy_complete(snapshot: &mut watch::Receiver<Arc<ServiceSnapshot>>) {
-    tokio::time::timeout(
-        Duration::from_secs(60),
-        snapshot.wait_for(|s| deploy_plan(s).is_some_and(plinth::plan::Plan::is_complete)),
-    )
-    .await
-    .expect("deploy completes within 60 s")
-    .expect("scheduler keeps publishing");
-}
-
-/// Running tasks: name → (task id, agent id).
-fn running(master: &TestMaster) -> BTreeMap<String, (String, String)> {
-    let state = master.state();
-    let mut out = BTreeMap::new();
-    for fw in state["frameworks"].as_array().into_iter().flatten() {
-        for t in fw["tasks"].as_array().into_iter().flatten() {
-            if t["state"] == "TASK_RUNNING" {
-                let s = |k: &str| t[k].as_str().unwrap_or_default().to_owned();
-                out.insert(s("name"), (s("id"), s("slave_id")));
-            }
-        }
-    }
-    out
-}
-
-/// Persistence ids of all volumes on the master, sorted.
-fn volumes(master: &TestMaster) -> Vec<String> {
-    let state = master.state();
-    let mut ids: Vec<String> = state["slaves"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|a| a["reserved_resources_full"].as_object())
-        .flat_map(|roles| roles.values())
-        .flat_map(|list| list.as_array().into_iter().flatten())
-        .filter_map(|r: &Value| r["disk"]["persistence"]["id"].as_str().map(str::to_owned))
-        .collect();
-    ids.sort();
-    ids
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_changed_pod_rolls_in_plan_order_and_unchanged_pods_keep_running() {
     let Some(state) = TestZooKeeper::state_backend("config-update") else {
         return;
     };
-    let master = TestMaster::start(MasterConfig {
-        agents: 3,
-        heartbeat_interval: Duration::from_secs(1),
-        ..MasterConfig::default()
-    })
-    .await
-    .expect("master starts");
+    let master = service::master(3).await;
     let first = start(spec(&[]), &master, &state).await;
-    deploy_complete(&mut first.scheduler.snapshot()).await;
-    let before = running(&master);
+    first.plan_complete("deploy", 60).await;
+    let before = running_tasks(&master);
     let volumes_before = volumes(&master);
     assert_eq!(before.len(), 3);
     first.stop().await;
@@ -208,7 +137,7 @@ async fn a_changed_pod_rolls_in_plan_order_and_unchanged_pods_keep_running() {
         "world-1 started before world-0 completed: the serial phase must roll one pod at a time"
     );
 
-    let after = running(&master);
+    let after = running_tasks(&master);
     assert_eq!(
         after["hello-0-server"], before["hello-0-server"],
         "hello keeps its task id"
@@ -247,7 +176,11 @@ async fn a_changed_pod_rolls_in_plan_order_and_unchanged_pods_keep_running() {
         "{errors:?}"
     );
     tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!(running(&master), after, "a refused update restarts nothing");
+    assert_eq!(
+        running_tasks(&master),
+        after,
+        "a refused update restarts nothing"
+    );
     assert_eq!(master.stats().tasks_launched, launched);
     third.stop().await;
 
@@ -258,9 +191,9 @@ async fn a_changed_pod_rolls_in_plan_order_and_unchanged_pods_keep_running() {
         &state,
     )
     .await;
-    deploy_complete(&mut fourth.scheduler.snapshot()).await;
+    fourth.plan_complete("deploy", 60).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
-    assert_eq!(running(&master), after);
+    assert_eq!(running_tasks(&master), after);
     assert_eq!(master.stats().tasks_launched, launched);
     fourth.stop().await;
     master.shutdown().await;

@@ -6,20 +6,19 @@
 //! The CLI is the real `plinth` binary, built on first use with the same
 //! cargo and profile as this test.
 
-use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+mod service;
+
 use std::time::Duration;
 
 use plinth::api::ApiToken;
 use plinth::api::grpc::proto::WatchPlanRequest;
 use plinth::api::grpc::proto::plan_event::Event;
 use plinth::api::grpc::proto::plan_service_client::PlanServiceClient;
-use plinth::scheduler::{Scheduler, SchedulerOptions};
 use plinth::state::BackendConfig;
 use plinth_testkit::cluster::AgentSpec;
-use plinth_testkit::{Fault, MasterConfig, TestMaster};
+use plinth_testkit::{Fault, TestMaster};
 use serde_json::Value;
-use tokio::sync::oneshot;
+use service::{Running, build_plinth_bin, cli, eventually, reserved_on, running_task};
 
 /// One pod per agent: 1.5 of 2 cpus (plus the executor's 0.1).
 const SPEC: &str = r#"
@@ -57,67 +56,20 @@ fn agent() -> AgentSpec {
 }
 
 async fn master(agents: usize) -> TestMaster {
-    TestMaster::start(MasterConfig {
-        agents,
-        agent: agent(),
-        heartbeat_interval: Duration::from_secs(1),
-        task_start_delay: Duration::from_millis(50),
-        ..MasterConfig::default()
+    service::master_with(agents, |config| {
+        config.agent = agent();
+        config.task_start_delay = Duration::from_millis(50);
     })
     .await
-    .expect("master starts")
-}
-
-struct Running {
-    scheduler: Scheduler,
-    stop: oneshot::Sender<()>,
-    url: String,
 }
 
 async fn start(master: &TestMaster) -> Running {
     let spec = plinth::spec::load_str(SPEC, &Default::default(), Some("ops.yml"))
         .expect("spec loads")
         .spec;
-    let mut options = SchedulerOptions::new(spec, master.url(), BackendConfig::Memory);
-    options.seed = 11;
+    let mut options = service::options(spec, master, &BackendConfig::Memory, 11);
     options.api.token = Some(ApiToken::new(TOKEN).expect("token"));
-    let (stop, stopped) = oneshot::channel::<()>();
-    let scheduler = Scheduler::start(options, async {
-        let _ = stopped.await;
-    })
-    .await
-    .expect("scheduler starts");
-    let url = format!("http://{}", scheduler.api_addr());
-    Running {
-        scheduler,
-        stop,
-        url,
-    }
-}
-
-impl Running {
-    async fn stop(self) {
-        let _ = self.stop.send(());
-        tokio::time::timeout(Duration::from_secs(10), self.scheduler.wait())
-            .await
-            .expect("scheduler stops within 10 s")
-            .expect("scheduler stops cleanly");
-    }
-
-    async fn deployed(&self) {
-        let mut snapshot = self.scheduler.snapshot();
-        tokio::time::timeout(
-            Duration::from_secs(30),
-            snapshot.wait_for(|s| {
-                s.plans
-                    .iter()
-                    .any(|p| p.name() == "deploy" && p.is_complete())
-            }),
-        )
-        .await
-        .expect("deploy completes within 30 s")
-        .expect("scheduler keeps publishing");
-    }
+    service::start(options).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -125,7 +77,7 @@ async fn watch_plan_streams_a_deploy_from_start_to_complete() {
     // No agents yet: nothing can move before the watch is open.
     let master = master(0).await;
     let running = start(&master).await;
-    let mut client = PlanServiceClient::connect(running.url.clone())
+    let mut client = PlanServiceClient::connect(running.url())
         .await
         .expect("gRPC connects");
     let mut stream = client
@@ -208,122 +160,13 @@ async fn watch_plan_streams_a_deploy_from_start_to_complete() {
 
 // === the CLI ===
 
-/// The `plinth` binary of this workspace, built once per test run.
-fn plinth_bin() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let exe = std::env::current_exe().expect("test binary path");
-        // target/<profile>/deps/<test> → target/<profile>
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("target/<profile>")
-            .to_path_buf();
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .expect("workspace root");
-        let mut build = std::process::Command::new(cargo);
-        build
-            .current_dir(workspace)
-            .args(["build", "--quiet", "-p", "plinth", "--bin", "plinth"]);
-        if profile_dir.file_name().is_some_and(|n| n == "release") {
-            build.arg("--release");
-        }
-        let status = build.status().expect("cargo runs");
-        assert!(status.success(), "building the plinth binary failed");
-        let bin = profile_dir.join("plinth");
-        assert!(bin.exists(), "no plinth binary at {}", bin.display());
-        bin
-    })
-}
-
-struct Output {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-async fn cli(url: &str, token_file: Option<&Path>, args: &[&str]) -> Output {
-    let mut command = tokio::process::Command::new(plinth_bin());
-    command
-        .args(args)
-        .env("PLINTH_URL", url)
-        .env_remove("PLINTH_TOKEN");
-    if let Some(file) = token_file {
-        command.arg("--token-file").arg(file);
-    }
-    let out = tokio::time::timeout(Duration::from_secs(60), command.output())
-        .await
-        .expect("the CLI answers within 60 s")
-        .expect("the CLI runs");
-    Output {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-/// `(task id, agent id)` of the running task `name`.
-fn running(master: &TestMaster, name: &str) -> Option<(String, String)> {
-    let state = master.state();
-    state["frameworks"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find_map(|fw| {
-            fw["tasks"].as_array().into_iter().flatten().find_map(|t| {
-                (t["name"] == name && t["state"] == "TASK_RUNNING").then(|| {
-                    (
-                        t["id"].as_str().unwrap_or_default().to_string(),
-                        t["slave_id"].as_str().unwrap_or_default().to_string(),
-                    )
-                })
-            })
-        })
-}
-
-/// Reserved resources on `agent`: (count, persistence ids).
-fn reserved(master: &TestMaster, agent: &str) -> (usize, Vec<String>) {
-    let state = master.state();
-    let slave = state["slaves"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|s| s["id"] == agent);
-    let resources: Vec<&Value> = slave
-        .and_then(|s| s["reserved_resources_full"].as_object())
-        .into_iter()
-        .flat_map(|roles| roles.values())
-        .flat_map(|list| list.as_array().into_iter().flatten())
-        .collect();
-    let volumes = resources
-        .iter()
-        .filter_map(|r| r["disk"]["persistence"]["id"].as_str().map(str::to_string))
-        .collect();
-    (resources.len(), volumes)
-}
-
-async fn eventually<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
-    for _ in 0..300 {
-        if let Some(v) = probe() {
-            return v;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{what} did not happen within 30 s");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cli_shows_plans_restarts_in_place_and_replaces_elsewhere() {
-    let bin = tokio::task::spawn_blocking(plinth_bin)
-        .await
-        .expect("build");
-    assert!(bin.exists());
+    build_plinth_bin().await;
     let master = master(3).await;
     let running_scheduler = start(&master).await;
-    running_scheduler.deployed().await;
-    let url = running_scheduler.url.clone();
+    running_scheduler.plan_complete("deploy", 30).await;
+    let url = running_scheduler.url();
     let dir = tempfile::tempdir().expect("temp dir");
     let token = dir.path().join("token");
     std::fs::write(&token, format!("{TOKEN}\n")).expect("token written");
@@ -366,19 +209,19 @@ async fn cli_shows_plans_restarts_in_place_and_replaces_elsewhere() {
     assert!(out.stderr.contains("401 Unauthorized"), "{}", out.stderr);
 
     // pod restart: killed and relaunched in place, on the same volume.
-    let (old_id, agent_before) = running(&master, "hello-0-server").expect("hello-0 runs");
-    let volumes_before = reserved(&master, &agent_before).1;
+    let (old_id, agent_before) = running_task(&master, "hello-0-server").expect("hello-0 runs");
+    let volumes_before = reserved_on(&master, &agent_before).1;
     assert_eq!(volumes_before.len(), 1);
     let out = cli(&url, Some(&token), &["pod", "restart", "hello-0"]).await;
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(out.stdout.trim(), "restarting pod hello-0: hello-0-server");
-    let (_, agent_after) = eventually("the relaunch", || {
-        running(&master, "hello-0-server").filter(|(id, _)| *id != old_id)
+    let (_, agent_after) = eventually("the relaunch", 30, || {
+        running_task(&master, "hello-0-server").filter(|(id, _)| *id != old_id)
     })
     .await;
     assert_eq!(agent_after, agent_before, "relaunched in place");
     assert_eq!(
-        reserved(&master, &agent_before).1,
+        reserved_on(&master, &agent_before).1,
         volumes_before,
         "the same volume"
     );
@@ -387,27 +230,33 @@ async fn cli_shows_plans_restarts_in_place_and_replaces_elsewhere() {
     assert_eq!(status["tasks"][0]["status"], "RUNNING");
 
     // pod replace: placed on another agent; the old reservations and volume are released.
-    running_scheduler.deployed().await;
-    let (old_id, old_agent) = running(&master, "hello-0-server").expect("hello-0 runs");
-    let (old_count, _) = reserved(&master, &old_agent);
+    running_scheduler.plan_complete("deploy", 30).await;
+    let (old_id, old_agent) = running_task(&master, "hello-0-server").expect("hello-0 runs");
+    let (old_count, _) = reserved_on(&master, &old_agent);
     assert!(old_count > 0);
     let out = cli(&url, Some(&token), &["pod", "replace", "hello-0"]).await;
     assert_eq!(out.code, 0, "{}", out.stderr);
-    let (_, new_agent) = eventually("the replacement", || {
-        running(&master, "hello-0-server").filter(|(id, _)| *id != old_id)
+    let (_, new_agent) = eventually("the replacement", 30, || {
+        running_task(&master, "hello-0-server").filter(|(id, _)| *id != old_id)
     })
     .await;
     assert_ne!(new_agent, old_agent, "replaced on another agent");
-    assert_eq!(reserved(&master, &new_agent).1.len(), 1, "a fresh volume");
-    let world_agent = running(&master, "world-0-server").expect("world-0 runs").1;
+    assert_eq!(
+        reserved_on(&master, &new_agent).1.len(),
+        1,
+        "a fresh volume"
+    );
+    let world_agent = running_task(&master, "world-0-server")
+        .expect("world-0 runs")
+        .1;
     if world_agent != old_agent {
-        eventually("the old reservations released", || {
-            (reserved(&master, &old_agent).0 == 0).then_some(())
+        eventually("the old reservations released", 30, || {
+            (reserved_on(&master, &old_agent).0 == 0).then_some(())
         })
         .await;
     } else {
-        eventually("the old volume released", || {
-            reserved(&master, &old_agent).1.is_empty().then_some(())
+        eventually("the old volume released", 30, || {
+            reserved_on(&master, &old_agent).1.is_empty().then_some(())
         })
         .await;
     }

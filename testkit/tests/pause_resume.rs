@@ -7,18 +7,17 @@
 //! The CLI is the real `plinth` binary, built on first use with the same
 //! cargo and profile as this test.
 
-use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+mod service;
+
 use std::time::Duration;
 
 use plinth::api::ApiToken;
 use plinth::offer::labels;
-use plinth::scheduler::{Scheduler, SchedulerOptions};
 use plinth::state::BackendConfig;
 use plinth::state::testing::TestZooKeeper;
-use plinth_testkit::{MasterConfig, TestMaster};
+use plinth_testkit::TestMaster;
 use serde_json::Value;
-use tokio::sync::oneshot;
+use service::{Running, build_plinth_bin, cli, eventually, reserved_on, running_task};
 
 const SPEC: &str = r#"
 name: pause-test
@@ -54,170 +53,19 @@ pods:
 
 const TOKEN: &str = "pause-token-7";
 
-struct Running {
-    scheduler: Scheduler,
-    stop: oneshot::Sender<()>,
-    url: String,
-}
-
 async fn start(master: &TestMaster, state: &BackendConfig, seed: u64) -> Running {
     let spec = plinth::spec::load_str(SPEC, &Default::default(), Some("pause.yml"))
         .expect("spec loads")
         .spec;
-    let mut options = SchedulerOptions::new(spec, master.url(), state.clone());
-    options.seed = seed;
+    let mut options = service::options(spec, master, state, seed);
     options.api.token = Some(ApiToken::new(TOKEN).expect("token"));
-    let (stop, stopped) = oneshot::channel::<()>();
-    let scheduler = Scheduler::start(options, async {
-        let _ = stopped.await;
-    })
-    .await
-    .expect("scheduler starts");
-    let url = format!("http://{}", scheduler.api_addr());
-    Running {
-        scheduler,
-        stop,
-        url,
-    }
-}
-
-impl Running {
-    async fn stop(self) {
-        let _ = self.stop.send(());
-        tokio::time::timeout(Duration::from_secs(10), self.scheduler.wait())
-            .await
-            .expect("scheduler stops within 10 s")
-            .expect("scheduler stops cleanly");
-    }
-
-    async fn deployed(&self) {
-        let mut snapshot = self.scheduler.snapshot();
-        tokio::time::timeout(
-            Duration::from_secs(30),
-            snapshot.wait_for(|s| {
-                s.plans
-                    .iter()
-                    .any(|p| p.name() == "deploy" && p.is_complete())
-            }),
-        )
-        .await
-        .expect("deploy completes within 30 s")
-        .expect("scheduler keeps publishing");
-    }
-}
-
-/// The `plinth` binary of this workspace, built once per test run.
-fn plinth_bin() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let exe = std::env::current_exe().expect("test binary path");
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("target/<profile>")
-            .to_path_buf();
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .expect("workspace root");
-        let mut build = std::process::Command::new(cargo);
-        build
-            .current_dir(workspace)
-            .args(["build", "--quiet", "-p", "plinth", "--bin", "plinth"]);
-        if profile_dir.file_name().is_some_and(|n| n == "release") {
-            build.arg("--release");
-        }
-        assert!(
-            build.status().expect("cargo runs").success(),
-            "building the plinth binary failed"
-        );
-        let bin = profile_dir.join("plinth");
-        assert!(bin.exists(), "no plinth binary at {}", bin.display());
-        bin
-    })
-}
-
-struct Output {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-async fn cli(url: &str, token_file: Option<&Path>, args: &[&str]) -> Output {
-    let mut command = tokio::process::Command::new(plinth_bin());
-    command
-        .args(args)
-        .env("PLINTH_URL", url)
-        .env_remove("PLINTH_TOKEN");
-    if let Some(file) = token_file {
-        command.arg("--token-file").arg(file);
-    }
-    let out = tokio::time::timeout(Duration::from_secs(60), command.output())
-        .await
-        .expect("the CLI answers within 60 s")
-        .expect("the CLI runs");
-    Output {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    service::start(options).await
 }
 
 async fn json(url: &str, args: &[&str]) -> Value {
     let out = cli(url, None, args).await;
     assert_eq!(out.code, 0, "{args:?}: {}", out.stderr);
     serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{args:?}: {e}: {}", out.stdout))
-}
-
-/// `(task id, agent id)` of the running task `name` on the master.
-fn running(master: &TestMaster, name: &str) -> Option<(String, String)> {
-    let state = master.state();
-    state["frameworks"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find_map(|fw| {
-            fw["tasks"].as_array().into_iter().flatten().find_map(|t| {
-                (t["name"] == name && t["state"] == "TASK_RUNNING").then(|| {
-                    (
-                        t["id"].as_str().unwrap_or_default().to_string(),
-                        t["slave_id"].as_str().unwrap_or_default().to_string(),
-                    )
-                })
-            })
-        })
-}
-
-/// Reservations on `agent`: (resource count, persistence ids).
-fn reserved(master: &TestMaster, agent: &str) -> (usize, Vec<String>) {
-    let state = master.state();
-    let slave = state["slaves"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|s| s["id"] == agent);
-    let resources: Vec<&Value> = slave
-        .and_then(|s| s["reserved_resources_full"].as_object())
-        .into_iter()
-        .flat_map(|roles| roles.values())
-        .flat_map(|list| list.as_array().into_iter().flatten())
-        .collect();
-    let mut volumes: Vec<String> = resources
-        .iter()
-        .filter_map(|r| r["disk"]["persistence"]["id"].as_str().map(str::to_string))
-        .collect();
-    volumes.sort();
-    (resources.len(), volumes)
-}
-
-async fn eventually<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
-    for _ in 0..300 {
-        if let Some(v) = probe() {
-            return v;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{what} did not happen within 30 s");
 }
 
 /// The stored TaskInfo (Mesos JSON) of `hello-0-server`, from `pod info`.
@@ -267,27 +115,20 @@ async fn pause_relaunches_idle_in_place_survives_a_restart_and_resume_restores()
             dir: dir.path().join("state"),
         }
     });
-    let bin = tokio::task::spawn_blocking(plinth_bin)
-        .await
-        .expect("build");
-    assert!(bin.exists());
-    let master = TestMaster::start(MasterConfig {
-        agents: 2,
-        heartbeat_interval: Duration::from_secs(1),
-        task_start_delay: Duration::from_millis(50),
-        ..MasterConfig::default()
+    build_plinth_bin().await;
+    let master = service::master_with(2, |config| {
+        config.task_start_delay = Duration::from_millis(50);
     })
-    .await
-    .expect("master starts");
+    .await;
     let token = dir.path().join("token");
     std::fs::write(&token, format!("{TOKEN}\n")).expect("token written");
 
     let first = start(&master, &state, 21).await;
-    first.deployed().await;
-    let url = first.url.clone();
-    let (original_id, agent) = running(&master, "hello-0-server").expect("hello-0 runs");
-    let world_before = running(&master, "world-0-server").expect("world-0 runs");
-    let reserved_before = reserved(&master, &agent);
+    first.plan_complete("deploy", 30).await;
+    let url = first.url();
+    let (original_id, agent) = running_task(&master, "hello-0-server").expect("hello-0 runs");
+    let world_before = running_task(&master, "world-0-server").expect("world-0 runs");
+    let reserved_before = reserved_on(&master, &agent);
     assert_eq!(
         reserved_before.1.len(),
         1,
@@ -324,13 +165,13 @@ async fn pause_relaunches_idle_in_place_survives_a_restart_and_resume_restores()
     .await;
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(out.stdout.trim(), "pausing pod hello-0: hello-0-server");
-    let (paused_id, paused_agent) = eventually("the paused relaunch", || {
-        running(&master, "hello-0-server").filter(|(id, _)| *id != original_id)
+    let (paused_id, paused_agent) = eventually("the paused relaunch", 30, || {
+        running_task(&master, "hello-0-server").filter(|(id, _)| *id != original_id)
     })
     .await;
     assert_eq!(paused_agent, agent, "relaunched on the same agent");
     assert_eq!(
-        reserved(&master, &agent),
+        reserved_on(&master, &agent),
         reserved_before,
         "the same reservations and volume"
     );
@@ -348,7 +189,7 @@ async fn pause_relaunches_idle_in_place_survives_a_restart_and_resume_restores()
         labels::PAUSED
     ));
     assert_eq!(
-        running(&master, "world-0-server"),
+        running_task(&master, "world-0-server"),
         Some(world_before.clone()),
         "the other pod is untouched"
     );
@@ -359,11 +200,11 @@ async fn pause_relaunches_idle_in_place_survives_a_restart_and_resume_restores()
     // A restarted scheduler leaves the paused task alone.
     let launched = master.stats().tasks_launched;
     let second = start(&master, &state, 22).await;
-    second.deployed().await;
-    let url = second.url.clone();
+    second.plan_complete("deploy", 30).await;
+    let url = second.url();
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(
-        running(&master, "hello-0-server"),
+        running_task(&master, "hello-0-server"),
         Some((paused_id.clone(), agent.clone())),
         "still the paused task"
     );
@@ -383,12 +224,12 @@ async fn pause_relaunches_idle_in_place_survives_a_restart_and_resume_restores()
     assert_eq!(out.code, 0, "{}", out.stderr);
     let reply: Value = serde_json::from_str(&out.stdout).expect("--json prints JSON");
     assert_eq!(reply["tasks"][0], "hello-0-server");
-    let (_, resumed_agent) = eventually("the resumed relaunch", || {
-        running(&master, "hello-0-server").filter(|(id, _)| *id != paused_id)
+    let (_, resumed_agent) = eventually("the resumed relaunch", 30, || {
+        running_task(&master, "hello-0-server").filter(|(id, _)| *id != paused_id)
     })
     .await;
     assert_eq!(resumed_agent, agent);
-    assert_eq!(reserved(&master, &agent), reserved_before);
+    assert_eq!(reserved_on(&master, &agent), reserved_before);
     let task = server_status(&url, "RUNNING").await;
     assert!(task.get("goal_state_override").is_none(), "{task}");
     let resumed = server_info(&url).await;
@@ -399,7 +240,7 @@ async fn pause_relaunches_idle_in_place_survives_a_restart_and_resume_restores()
         labels::GOAL_STATE_OVERRIDE,
         labels::PAUSED
     ));
-    assert_eq!(running(&master, "world-0-server"), Some(world_before));
+    assert_eq!(running_task(&master, "world-0-server"), Some(world_before));
     second.stop().await;
     master.shutdown().await;
 }

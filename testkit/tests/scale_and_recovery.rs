@@ -5,20 +5,18 @@
 //! state of the retired instances; an agent marked gone has its pods
 //! replaced elsewhere; a crash-looping task backs off with growing delays.
 
+mod service;
+
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use plinth::api::ServiceSnapshot;
-use plinth::plan::{Plan, Status};
+use plinth::plan::Status;
 use plinth::recovery::RecoveryPolicy;
 use plinth::recovery::backoff::BackoffPolicy;
-use plinth::scheduler::{Scheduler, SchedulerOptions};
 use plinth::state::testing::TestZooKeeper;
-use plinth::state::{AnyPersister, BackendConfig, StateStore};
-use plinth_testkit::{Fault, MasterConfig, TestMaster};
-use serde_json::Value;
-use tokio::sync::{oneshot, watch};
+use plinth::state::{AnyPersister, StateStore};
+use plinth_testkit::{Fault, TestMaster};
+use service::{eventually, options, plan, reserved, running_tasks, start};
 
 const SPEC: &str = r#"
 name: {{NAME}}
@@ -58,119 +56,10 @@ fn spec(name: &str, world_count: u32) -> plinth::spec::ServiceSpec {
 }
 
 async fn master(agents: usize) -> TestMaster {
-    TestMaster::start(MasterConfig {
-        agents,
-        heartbeat_interval: Duration::from_secs(1),
-        task_start_delay: Duration::from_millis(20),
-        ..MasterConfig::default()
+    service::master_with(agents, |config| {
+        config.task_start_delay = Duration::from_millis(20);
     })
     .await
-    .expect("master starts")
-}
-
-struct Running {
-    scheduler: Scheduler,
-    stop: oneshot::Sender<()>,
-}
-
-async fn start(options: SchedulerOptions) -> Running {
-    let (stop, stopped) = oneshot::channel::<()>();
-    let scheduler = Scheduler::start(options, async {
-        let _ = stopped.await;
-    })
-    .await
-    .expect("scheduler starts");
-    Running { scheduler, stop }
-}
-
-/// Options with a fixed seed; each start of one service needs its own
-/// (ids generated from one seed repeat).
-fn options(
-    spec: plinth::spec::ServiceSpec,
-    master: &TestMaster,
-    state: &BackendConfig,
-    seed: u64,
-) -> SchedulerOptions {
-    let mut options = SchedulerOptions::new(spec, master.url(), state.clone());
-    options.seed = seed;
-    options
-}
-
-impl Running {
-    async fn stop(self) {
-        let _ = self.stop.send(());
-        tokio::time::timeout(Duration::from_secs(10), self.scheduler.wait())
-            .await
-            .expect("scheduler stops within 10 s")
-            .expect("scheduler stops cleanly");
-    }
-
-    async fn until(&self, what: &str, secs: u64, done: impl FnMut(&Arc<ServiceSnapshot>) -> bool) {
-        let mut snapshot: watch::Receiver<Arc<ServiceSnapshot>> = self.scheduler.snapshot();
-        tokio::time::timeout(Duration::from_secs(secs), snapshot.wait_for(done))
-            .await
-            .unwrap_or_else(|_| panic!("{what} within {secs} s"))
-            .expect("scheduler keeps publishing");
-    }
-
-    async fn plan_complete(&self, name: &str) {
-        self.until(&format!("plan {name} completes"), 60, |s| {
-            plan(s, name).is_some_and(Plan::is_complete)
-        })
-        .await;
-    }
-}
-
-fn plan<'a>(s: &'a ServiceSnapshot, name: &str) -> Option<&'a Plan> {
-    s.plans.iter().find(|p| p.name() == name)
-}
-
-/// Running tasks on the master: name → (task id, agent id).
-fn running(master: &TestMaster) -> BTreeMap<String, (String, String)> {
-    let state = master.state();
-    let mut out = BTreeMap::new();
-    for fw in state["frameworks"].as_array().into_iter().flatten() {
-        for t in fw["tasks"].as_array().into_iter().flatten() {
-            if t["state"] == "TASK_RUNNING" {
-                let s = |k: &str| t[k].as_str().unwrap_or_default().to_owned();
-                out.insert(s("name"), (s("id"), s("slave_id")));
-            }
-        }
-    }
-    out
-}
-
-/// Reserved resources on the master: (count, persistence ids).
-fn reserved(master: &TestMaster) -> (usize, Vec<String>) {
-    let state = master.state();
-    let resources: Vec<Value> = state["slaves"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|a| a["reserved_resources_full"].as_object())
-        .flat_map(|roles| roles.values())
-        .flat_map(|list| list.as_array().into_iter().flatten().cloned())
-        .collect();
-    let mut volumes: Vec<String> = resources
-        .iter()
-        .filter_map(|r| r["disk"]["persistence"]["id"].as_str().map(str::to_owned))
-        .collect();
-    volumes.sort();
-    (resources.len(), volumes)
-}
-
-async fn eventually<T>(what: &str, secs: u64, mut probe: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(v) = probe() {
-            return v;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{what} did not happen within {secs} s"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -180,8 +69,8 @@ async fn scale_out_adds_instances_and_scale_in_decommissions_highest_index_first
     };
     let master = master(3).await;
     let first = start(options(spec("scale-test", 1), &master, &state, 1)).await;
-    first.plan_complete("deploy").await;
-    let one = running(&master);
+    first.plan_complete("deploy", 60).await;
+    let one = running_tasks(&master);
     assert_eq!(one.len(), 2);
     let reserved_at_one = reserved(&master);
     assert_eq!(reserved_at_one.1.len(), 1);
@@ -189,8 +78,8 @@ async fn scale_out_adds_instances_and_scale_in_decommissions_highest_index_first
 
     // Scale out: world-1 and world-2 join; the others keep their task ids.
     let second = start(options(spec("scale-test", 3), &master, &state, 2)).await;
-    second.plan_complete("deploy").await;
-    let three = running(&master);
+    second.plan_complete("deploy", 60).await;
+    let three = running_tasks(&master);
     assert_eq!(three.len(), 4, "{three:?}");
     for kept in ["hello-0-server", "world-0-server"] {
         assert_eq!(three[kept], one[kept], "{kept} untouched by scale-out");
@@ -229,7 +118,7 @@ async fn scale_out_adds_instances_and_scale_in_decommissions_highest_index_first
     .expect("decommission completes within 60 s");
     assert_eq!(order, ["world-2", "world-1"]);
 
-    let left = running(&master);
+    let left = running_tasks(&master);
     assert_eq!(
         left.keys().collect::<Vec<_>>(),
         ["hello-0-server", "world-0-server"]
@@ -261,8 +150,8 @@ async fn an_agent_marked_gone_has_its_pods_replaced_elsewhere() {
     };
     let master = master(3).await;
     let run = start(options(spec("gone-test", 1), &master, &state, 4)).await;
-    run.plan_complete("deploy").await;
-    let before = running(&master);
+    run.plan_complete("deploy", 60).await;
+    let before = running_tasks(&master);
     let (world_id, world_agent) = before["world-0-server"].clone();
 
     master
@@ -271,7 +160,7 @@ async fn an_agent_marked_gone_has_its_pods_replaced_elsewhere() {
         })
         .expect("agent marked gone");
     let (new_id, new_agent) = eventually("world-0 replaced", 30, || {
-        running(&master)
+        running_tasks(&master)
             .get("world-0-server")
             .filter(|(id, _)| *id != world_id)
             .cloned()
@@ -294,7 +183,7 @@ async fn an_agent_marked_gone_has_its_pods_replaced_elsewhere() {
     );
     if before["hello-0-server"].1 != world_agent {
         assert_eq!(
-            running(&master)["hello-0-server"],
+            running_tasks(&master)["hello-0-server"],
             before["hello-0-server"],
             "hello, on another agent, is untouched"
         );
@@ -321,12 +210,12 @@ async fn a_crash_looping_task_backs_off_with_growing_delays() {
         replace_unreachable_after: None,
     };
     let run = start(opts).await;
-    run.plan_complete("deploy").await;
+    run.plan_complete("deploy", 60).await;
 
     // Fail hello-0 as soon as it runs, four times; time each relaunch.
     let mut gaps = Vec::new();
     for _ in 0..4 {
-        let (id, _) = running(&master)["hello-0-server"].clone();
+        let (id, _) = running_tasks(&master)["hello-0-server"].clone();
         master
             .inject(Fault::FailTask {
                 task_id: id.clone(),
@@ -336,7 +225,7 @@ async fn a_crash_looping_task_backs_off_with_growing_delays() {
             .expect("task failed");
         let failed = Instant::now();
         eventually("hello-0 relaunched", 30, || {
-            running(&master)
+            running_tasks(&master)
                 .get("hello-0-server")
                 .filter(|(new, _)| *new != id)
                 .map(|_| ())

@@ -2,17 +2,18 @@
 //! loopback HTTP, with state in a real ZooKeeper: deploy to COMPLETE,
 //! restart recovery, relaunch in place, and one leader per state root.
 
+mod service;
+
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
 
-use plinth::api::ServiceSnapshot;
 use plinth::scheduler::{Scheduler, SchedulerOptions};
 use plinth::state::BackendConfig;
 use plinth::state::testing::TestZooKeeper;
-use plinth_testkit::{Fault, MasterConfig, TestMaster};
+use plinth_testkit::{Fault, TestMaster};
 use serde_json::Value;
-use tokio::sync::{oneshot, watch};
+use service::{Running, plan_complete, running_list, volumes_by_agent};
+use tokio::sync::oneshot;
 
 const SPEC: &str = r#"
 name: {{NAME}}
@@ -58,88 +59,12 @@ fn spec(name: &str) -> plinth::spec::ServiceSpec {
         .spec
 }
 
-/// A running scheduler and the means to stop it.
-struct Running {
-    scheduler: Scheduler,
-    stop: oneshot::Sender<()>,
-}
-
 async fn start(name: &str, master: &TestMaster, state: &BackendConfig) -> Running {
-    let mut options = SchedulerOptions::new(spec(name), master.url(), state.clone());
-    options.seed = 7;
-    let (stop, stopped) = oneshot::channel::<()>();
-    let scheduler = Scheduler::start(options, async {
-        let _ = stopped.await;
-    })
-    .await
-    .expect("scheduler starts");
-    Running { scheduler, stop }
-}
-
-impl Running {
-    async fn stop(self) {
-        let _ = self.stop.send(());
-        tokio::time::timeout(Duration::from_secs(10), self.scheduler.wait())
-            .await
-            .expect("scheduler stops within 10 s")
-            .expect("scheduler stops cleanly");
-    }
-}
-
-async fn deploy_complete(snapshot: &mut watch::Receiver<Arc<ServiceSnapshot>>) {
-    let complete = |s: &ServiceSnapshot| {
-        s.plans
-            .iter()
-            .any(|p| p.name() == "deploy" && p.is_complete())
-    };
-    tokio::time::timeout(Duration::from_secs(30), snapshot.wait_for(|s| complete(s)))
-        .await
-        .expect("deploy completes within 30 s")
-        .expect("scheduler keeps publishing");
+    service::start(service::options(spec(name), master, state, 7)).await
 }
 
 async fn master() -> TestMaster {
-    TestMaster::start(MasterConfig {
-        agents: 3,
-        heartbeat_interval: Duration::from_secs(1),
-        ..MasterConfig::default()
-    })
-    .await
-    .expect("master starts")
-}
-
-/// `(task name, task id, agent id)` of the running tasks on the master.
-fn running_tasks(master: &TestMaster) -> Vec<(String, String, String)> {
-    let state = master.state();
-    let mut out = Vec::new();
-    for fw in state["frameworks"].as_array().into_iter().flatten() {
-        for t in fw["tasks"].as_array().into_iter().flatten() {
-            if t["state"] == "TASK_RUNNING" {
-                let s = |k: &str| t[k].as_str().unwrap_or_default().to_owned();
-                out.push((s("name"), s("id"), s("slave_id")));
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
-/// Persistence ids of volumes reserved on each agent.
-fn volumes(master: &TestMaster) -> BTreeMap<String, Vec<String>> {
-    let state = master.state();
-    let mut out = BTreeMap::new();
-    for agent in state["slaves"].as_array().into_iter().flatten() {
-        let mut ids: Vec<String> = agent["reserved_resources_full"]
-            .as_object()
-            .into_iter()
-            .flat_map(|roles| roles.values())
-            .flat_map(|list| list.as_array().into_iter().flatten())
-            .filter_map(|r: &Value| r["disk"]["persistence"]["id"].as_str().map(str::to_owned))
-            .collect();
-        ids.sort();
-        out.insert(agent["id"].as_str().unwrap_or_default().to_owned(), ids);
-    }
-    out
+    service::master(3).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -149,9 +74,9 @@ async fn deploys_volumes_ports_and_placement_to_complete() {
     };
     let master = master().await;
     let running = start("deploy-test", &master, &state).await;
-    deploy_complete(&mut running.scheduler.snapshot()).await;
+    running.plan_complete("deploy", 30).await;
 
-    let tasks = running_tasks(&master);
+    let tasks = running_list(&master);
     let names: Vec<&str> = tasks.iter().map(|(n, _, _)| n.as_str()).collect();
     assert_eq!(
         names,
@@ -166,12 +91,12 @@ async fn deploys_volumes_ports_and_placement_to_complete() {
         "task id shape: {}",
         tasks[0].1
     );
-    let volume_count: usize = volumes(&master).values().map(Vec::len).sum();
+    let volume_count: usize = volumes_by_agent(&master).values().map(Vec::len).sum();
     assert_eq!(
         volume_count,
         3,
         "one persistent volume per pod: {:?}",
-        volumes(&master)
+        volumes_by_agent(&master)
     );
 
     // The plans API serves dcos-commons' shape.
@@ -190,18 +115,18 @@ async fn restart_relaunches_nothing_and_recovers_a_task_that_died_meanwhile() {
     };
     let master = master().await;
     let first = start("restart-test", &master, &state).await;
-    deploy_complete(&mut first.scheduler.snapshot()).await;
-    let before = running_tasks(&master);
-    let volumes_before = volumes(&master);
+    first.plan_complete("deploy", 30).await;
+    let before = running_list(&master);
+    let volumes_before = volumes_by_agent(&master);
     first.stop().await;
 
     // A plain restart launches nothing.
     let launched = master.stats().tasks_launched;
     let second = start("restart-test", &master, &state).await;
-    deploy_complete(&mut second.scheduler.snapshot()).await;
+    second.plan_complete("deploy", 30).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(
-        running_tasks(&master),
+        running_list(&master),
         before,
         "restart changed the running tasks"
     );
@@ -230,7 +155,7 @@ async fn restart_relaunches_nothing_and_recovers_a_task_that_died_meanwhile() {
     let mut snapshot = third.scheduler.snapshot();
     let relaunched = tokio::time::timeout(Duration::from_secs(30), async {
         loop {
-            let tasks = running_tasks(&master);
+            let tasks = running_list(&master);
             if let Some(t) = tasks
                 .iter()
                 .find(|(n, id, _)| n == "world-1-server" && *id != world1_id)
@@ -244,11 +169,11 @@ async fn restart_relaunches_nothing_and_recovers_a_task_that_died_meanwhile() {
     .expect("world-1 relaunched within 30 s");
     assert_eq!(relaunched.2, world1_agent, "relaunched on the same agent");
     assert_eq!(
-        volumes(&master),
+        volumes_by_agent(&master),
         volumes_before,
         "same volumes, none created or destroyed"
     );
-    let others: Vec<_> = running_tasks(&master)
+    let others: Vec<_> = running_list(&master)
         .into_iter()
         .filter(|(n, _, _)| n != "world-1-server")
         .collect();
@@ -268,7 +193,7 @@ async fn a_second_scheduler_waits_for_the_first_and_takes_over() {
     };
     let master = master().await;
     let first = start("leader-test", &master, &state).await;
-    deploy_complete(&mut first.scheduler.snapshot()).await;
+    first.plan_complete("deploy", 30).await;
 
     let contender_state = state.clone();
     let contender_master = master.url().to_owned();
@@ -295,7 +220,7 @@ async fn a_second_scheduler_waits_for_the_first_and_takes_over() {
         .expect("the second scheduler takes over within 20 s")
         .expect("no panic")
         .expect("starts");
-    deploy_complete(&mut second.snapshot()).await;
+    plan_complete(&mut second.snapshot(), "deploy", 30).await;
     assert_eq!(
         master.stats().tasks_launched,
         launched,

@@ -3,20 +3,18 @@
 //! completely — no tasks, no reservations, no volumes, no framework, an empty
 //! state root — also when the uninstaller dies half-way and runs again.
 
+mod service;
+
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
 
-use plinth::api::ServiceSnapshot;
-use plinth::scheduler::{Scheduler, SchedulerOptions};
 use plinth::state::testing::TestZooKeeper;
 use plinth::state::{AnyPersister, BackendConfig, Persister as _};
 use plinth::uninstall::{
     CrashPoint, Timings, UninstallError, UninstallOptions, is_uninstalling, uninstall,
 };
-use plinth_testkit::{MasterConfig, TestMaster};
+use plinth_testkit::TestMaster;
 use serde_json::Value;
-use tokio::sync::{oneshot, watch};
 
 const SPEC: &str = r#"
 name: {{NAME}}
@@ -60,40 +58,14 @@ fn spec(name: &str) -> plinth::spec::ServiceSpec {
 }
 
 async fn master() -> TestMaster {
-    TestMaster::start(MasterConfig {
-        agents: 3,
-        heartbeat_interval: Duration::from_secs(1),
-        ..MasterConfig::default()
-    })
-    .await
-    .expect("master starts")
+    service::master(3).await
 }
 
 /// Deploys `name` to COMPLETE, then stops its scheduler.
 async fn deploy(name: &str, master: &TestMaster, state: &BackendConfig) {
-    let mut options = SchedulerOptions::new(spec(name), master.url(), state.clone());
-    options.seed = 11;
-    let (stop, stopped) = oneshot::channel::<()>();
-    let scheduler = Scheduler::start(options, async {
-        let _ = stopped.await;
-    })
-    .await
-    .expect("scheduler starts");
-    let mut snapshot: watch::Receiver<Arc<ServiceSnapshot>> = scheduler.snapshot();
-    let complete = |s: &ServiceSnapshot| {
-        s.plans
-            .iter()
-            .any(|p| p.name() == "deploy" && p.is_complete())
-    };
-    tokio::time::timeout(Duration::from_secs(30), snapshot.wait_for(|s| complete(s)))
-        .await
-        .expect("deploy completes within 30 s")
-        .expect("scheduler keeps publishing");
-    let _ = stop.send(());
-    tokio::time::timeout(Duration::from_secs(10), scheduler.wait())
-        .await
-        .expect("scheduler stops within 10 s")
-        .expect("scheduler stops cleanly");
+    let running = service::start(service::options(spec(name), master, state, 11)).await;
+    running.plan_complete("deploy", 30).await;
+    running.stop().await;
 }
 
 fn options(name: &str, master: &TestMaster, state: &BackendConfig) -> UninstallOptions {
