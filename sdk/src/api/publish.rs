@@ -155,6 +155,19 @@ impl Publisher {
         Arc::make_mut(&mut self.properties).insert(key.to_string(), value.into());
     }
 
+    /// The loop rebuilt its core (a config update through the API): every
+    /// task counts as touched, and the stored configurations and properties
+    /// are the ones read anew.
+    pub fn reload(&mut self, core: &SchedulerCore, loaded: LoadedState) {
+        self.properties = Arc::new(loaded.properties);
+        self.configs = Arc::new(loaded.configs);
+        let previous = Arc::clone(&self.snapshot.borrow());
+        self.touched
+            .extend(previous.tasks.iter().map(|t| t.info.name.clone()));
+        self.touched
+            .extend(core.tasks().map(|(info, _)| info.name.clone()));
+    }
+
     /// Notes which task an effect of the core touches. The core changes a
     /// task only together with the effect that persists the change, so
     /// these are the only tasks the next snapshot has to copy.
@@ -194,7 +207,8 @@ impl Publisher {
             || plans.is_some()
             || outcomes.is_some()
             || current.framework_id.as_deref() != framework_id
-            || !Arc::ptr_eq(&self.properties, &current.properties);
+            || !Arc::ptr_eq(&self.properties, &current.properties)
+            || !Arc::ptr_eq(&self.configs, &current.configs);
         if !changed && changes.is_empty() {
             return;
         }

@@ -220,6 +220,12 @@ impl SchedulerCore {
         &self.ctx
     }
 
+    /// Whether the core was told of a subscription (and no disconnection since).
+    #[must_use]
+    pub fn is_subscribed(&self) -> bool {
+        self.subscribed
+    }
+
     /// Whether offers are being used (subscribed and reconciled).
     #[must_use]
     pub fn is_ready(&self) -> bool {

@@ -11,4 +11,4 @@ pub mod runner;
 
 pub use command::{Command, CommandError, CommandId, CommandReply, CommandResult, PlanCommand};
 pub use core::{Effect, Input, SchedulerCore};
-pub use runner::{Scheduler, SchedulerError, SchedulerOptions, StoredConfig};
+pub use runner::{Scheduler, SchedulerError, SchedulerOptions, Stopped, StoredConfig};

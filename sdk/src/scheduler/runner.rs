@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use self::batch::{BatchIo, Outbox};
-use super::command::{CommandId, CommandResult};
+use super::command::{Command, CommandId, CommandResult};
 use super::core::{Effect, Input, SchedulerCore};
 use super::observe;
 use crate::api::{
@@ -37,7 +37,7 @@ use crate::api::{
 };
 use crate::mesos::{Caller, ClientConfig, ClientEvent, Credentials, MesosError, SchedulerClient};
 use crate::offer::ServiceContext;
-use crate::plan::{DEPLOY_PLAN, PlanInputs, TaskObservation, generate_plans};
+use crate::plan::DEPLOY_PLAN;
 use crate::spec::ServiceSpec;
 use crate::state::{
     AnyPersister, BackendConfig, ConfigStore, LeadershipLost, Persister as _, StateStore,
@@ -51,6 +51,10 @@ pub const LAST_COMPLETED_UPDATE_TYPE: &str = "last-completed-update-type";
 const MAX_BATCH_INPUTS: usize = 1024;
 
 mod batch;
+mod day2;
+mod generation;
+
+use self::generation::CoreSettings;
 
 /// Two weeks, dcos-commons' framework failover timeout.
 pub const DEFAULT_FAILOVER_TIMEOUT: Duration = Duration::from_secs(14 * 24 * 3600);
@@ -136,6 +140,10 @@ pub enum SchedulerError {
     /// The master ended the subscription for good.
     #[error("Mesos: {0}")]
     Mesos(#[from] MesosError),
+    /// The uninstall asked for through the API stopped before finishing
+    /// (the state stays marked: a restarted scheduler resumes it).
+    #[error("uninstall: {0}")]
+    Uninstall(#[from] crate::uninstall::UninstallError),
 }
 
 /// A target configuration as stored in the ConfigStore.
@@ -150,7 +158,23 @@ pub struct StoredConfig {
 pub struct Scheduler {
     api_addr: SocketAddr,
     snapshot: watch::Receiver<Arc<ServiceSnapshot>>,
-    task: tokio::task::JoinHandle<Result<(), SchedulerError>>,
+    task: tokio::task::JoinHandle<Result<Stopped, SchedulerError>>,
+}
+
+/// How a scheduler ended without error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Stopped {
+    /// Its shutdown signal fired, or the master ended the subscription.
+    Shutdown,
+    /// It uninstalled the service, as asked through the API.
+    Uninstalled(crate::uninstall::UninstallReport),
+}
+
+/// How the loop ended.
+enum Exit {
+    Shutdown,
+    Uninstall,
 }
 
 impl Scheduler {
@@ -165,40 +189,6 @@ impl Scheduler {
         tracing::info!("leader; loading state");
         let store = StateStore::open(persister.clone()).await?;
         let configs: ConfigStore<StoredConfig, AnyPersister> = ConfigStore::new(persister.clone());
-        let target = StoredConfig {
-            service_yml: crate::spec::to_yaml(&options.spec)
-                .map_err(|e| SchedulerError::Spec(e.to_string()))?,
-        };
-        let framework_id = store.fetch_framework_id().await?;
-        let mut stored = store.fetch_all_tasks().await?;
-        // Config update (crate::config): validate against the stored target; on
-        // errors keep it (the deploy plan shows them); relabel unchanged pods.
-        let update =
-            crate::config::apply_update(&store, &configs, &options.spec, &target, &mut stored)
-                .await?;
-        let (target_id, deploy_errors) = (update.target_id, update.deploy_errors);
-        let options = SchedulerOptions {
-            spec: update.spec,
-            ..options
-        };
-        let mut observations: BTreeMap<String, TaskObservation> = BTreeMap::new();
-        let mut tasks = Vec::new();
-        for (name, task) in stored {
-            let Some(info) = task.info else { continue };
-            if let Some(status) = &task.status {
-                observations.insert(name, observe::observation(&info, status));
-            }
-            tasks.push((info, task.status));
-        }
-        let update_completed = store
-            .fetch_property(LAST_COMPLETED_UPDATE_TYPE)
-            .await?
-            .is_some_and(|v| v.as_ref() == b"DEPLOY");
-        let mut inputs = PlanInputs::new(&target_id, &observations);
-        inputs.update_completed = update_completed;
-        inputs.deploy_errors = &deploy_errors;
-        let plans = generate_plans(&options.spec, &inputs)?;
-
         let listener = tokio::net::TcpListener::bind(options.api_listen)
             .await
             .map_err(|source| SchedulerError::Api {
@@ -211,32 +201,25 @@ impl Scheduler {
                 addr: options.api_listen,
                 source,
             })?;
-
-        let spec = Arc::new(options.spec.clone());
-        let mut ctx = ServiceContext::new(
-            Arc::clone(&spec),
-            framework_id
-                .as_ref()
-                .map(|f| f.value.clone())
-                .unwrap_or_default(),
-            target_id.clone(),
-        );
-        if let Some(role) = &options.role {
-            ctx.role.clone_from(role);
-        }
-        if let Some(principal) = &options.principal {
-            ctx.principal.clone_from(principal);
-        }
-        ctx.env_context.scheduler_api_port = api_addr.port();
+        let settings = CoreSettings {
+            role: options.role.clone(),
+            principal: options.principal.clone(),
+            api_port: api_addr.port(),
+            seed: options.seed,
+            recovery: options.recovery,
+        };
+        let generation = generation::build(&store, &configs, &options.spec, &settings).await?;
+        let (core, update_completed) = (generation.core, generation.update_completed);
+        let framework_id = Some(core.context().framework_id.clone())
+            .filter(|id| !id.is_empty())
+            .map(|value| plinth_proto::v1::FrameworkId { value });
         let framework = framework_info(
-            &ctx,
-            &spec,
+            core.context(),
+            &generation.spec,
             framework_id,
             options.failover_timeout,
             api_addr,
         );
-        let core = SchedulerCore::new(ctx, plans, tasks, options.seed)
-            .with_recovery_policy(options.recovery);
 
         let loaded = LoadedState::load(&store, &configs).await?;
         let (api, snapshot) = Publisher::new(&core, loaded);
@@ -263,9 +246,12 @@ impl Scheduler {
             secret,
         });
         let client = SchedulerClient::new(client_config);
+        let uninstall = uninstall_options(&options, &generation.spec);
         let shell = Shell {
             core,
             store,
+            configs,
+            settings,
             caller: client.caller(),
             outbox: Outbox::new(client.caller()),
             api,
@@ -277,7 +263,15 @@ impl Scheduler {
         let task = tokio::spawn(async move {
             let result = shell.run(client, lock, shutdown).await;
             let _ = api_stop.send(());
-            result
+            match result? {
+                Exit::Shutdown => Ok(Stopped::Shutdown),
+                // Asked for through the API; the state is marked already.
+                Exit::Uninstall => {
+                    let report = crate::uninstall::uninstall_on(uninstall, persister).await?;
+                    tracing::info!(?report, "uninstalled");
+                    Ok(Stopped::Uninstalled(report))
+                }
+            }
         });
         Ok(Self {
             api_addr,
@@ -300,14 +294,38 @@ impl Scheduler {
 
     /// Waits until the scheduler stops (shutdown, lost leadership, fatal error).
     pub async fn wait(self) -> Result<(), SchedulerError> {
+        self.stopped().await.map(|_| ())
+    }
+
+    /// Waits until the scheduler stops, and says how: after a shutdown, or
+    /// after uninstalling the service (`POST /v1/uninstall`).
+    pub async fn stopped(self) -> Result<Stopped, SchedulerError> {
         match self.task.await {
             Ok(result) => result,
             Err(e) => {
                 tracing::error!(error = %e, "scheduler task panicked");
-                Ok(())
+                Ok(Stopped::Shutdown)
             }
         }
     }
+}
+
+/// The uninstall a scheduler hands over to when asked through the API.
+fn uninstall_options(
+    options: &SchedulerOptions,
+    spec: &ServiceSpec,
+) -> crate::uninstall::UninstallOptions {
+    let mut out = crate::uninstall::UninstallOptions::new(
+        spec.clone(),
+        options.master.clone(),
+        options.state.clone(),
+    );
+    out.role.clone_from(&options.role);
+    out.principal.clone_from(&options.principal);
+    out.secret.clone_from(&options.secret);
+    out.encoding = options.encoding;
+    out.failover_timeout = options.failover_timeout;
+    out
 }
 
 fn framework_info(
@@ -347,6 +365,9 @@ fn framework_info(
 struct Shell {
     core: SchedulerCore,
     store: StateStore<AnyPersister>,
+    configs: ConfigStore<StoredConfig, AnyPersister>,
+    /// What the core is rebuilt with on a config update.
+    settings: CoreSettings,
     caller: Caller,
     /// Sends the calls of every batch.
     outbox: Outbox,
@@ -366,7 +387,7 @@ impl Shell {
         client: SchedulerClient,
         lock: crate::state::LeaderLock,
         shutdown: impl Future<Output = ()> + Send,
-    ) -> Result<(), SchedulerError> {
+    ) -> Result<Exit, SchedulerError> {
         // A reader task keeps pulling the subscription while the loop does
         // IO, so events queue up here and the loop takes them in batches.
         let (event_tx, mut events) = mpsc::channel(MAX_BATCH_INPUTS);
@@ -387,19 +408,38 @@ impl Shell {
             let input = tokio::select! {
                 biased;
                 reason = &mut lost => break Err(SchedulerError::LeadershipLost(reason)),
-                () = &mut shutdown => break Ok(()),
+                () = &mut shutdown => break Ok(Exit::Shutdown),
                 event = events.recv() => match event {
-                    None => break Ok(()),
+                    None => break Ok(Exit::Shutdown),
                     Some(Err(e)) => break Err(SchedulerError::Mesos(e)),
                     Some(Ok(event)) => match input_of(event) {
                         Some(input) => input,
                         None => continue,
                     },
                 },
-                Some(request) = self.commands.recv() => {
-                    self.next_command = self.next_command.wrapping_add(1);
-                    self.replies.insert(self.next_command, request.reply);
-                    Input::Command(self.next_command, request.command)
+                Some(request) = self.commands.recv() => match request.command {
+                    // Carried out by the shell around the core (see `day2`).
+                    Command::UpdateConfig { service_yml } => {
+                        match self.update_config(&service_yml).await {
+                            Ok(result) => {
+                                let _ = request.reply.send(result);
+                                continue;
+                            }
+                            Err(e) => break Err(e),
+                        }
+                    }
+                    Command::Uninstall => match self.begin_uninstall().await {
+                        Ok(result) => {
+                            let _ = request.reply.send(result);
+                            break Ok(Exit::Uninstall);
+                        }
+                        Err(e) => break Err(e),
+                    },
+                    command => {
+                        self.next_command = self.next_command.wrapping_add(1);
+                        self.replies.insert(self.next_command, request.reply);
+                        Input::Command(self.next_command, command)
+                    }
                 },
                 _ = tick.tick() => Input::Tick,
             };
@@ -415,7 +455,7 @@ impl Shell {
                         break;
                     }
                     Err(mpsc::error::TryRecvError::Disconnected) => {
-                        end = Some(Ok(()));
+                        end = Some(Ok(Exit::Shutdown));
                         break;
                     }
                     Err(mpsc::error::TryRecvError::Empty) => break,

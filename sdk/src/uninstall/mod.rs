@@ -55,7 +55,7 @@ pub use self::core::{
 };
 pub use self::runner::{
     CrashPoint, UNINSTALLING_PROPERTY, UninstallError, UninstallOptions, UninstallReport,
-    is_uninstalling, uninstall,
+    is_uninstalling, uninstall, uninstall_on,
 };
 
 #[cfg(test)]

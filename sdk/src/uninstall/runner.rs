@@ -164,8 +164,21 @@ pub async fn is_uninstalling(backend: &BackendConfig) -> Result<bool, crate::sta
 /// # Errors
 /// [`UninstallError`]; the state root is only deleted on success.
 pub async fn uninstall(options: UninstallOptions) -> Result<UninstallReport, UninstallError> {
-    let deadline = options.deadline.map(|d| (Instant::now() + d, d));
     let persister = AnyPersister::open(&options.state).await?;
+    uninstall_on(options, persister).await
+}
+
+/// [`uninstall`] on an already open persister (`options.state` is not
+/// opened again): a scheduler handing over to the uninstall in process
+/// keeps its backend, which also makes the in-memory one work.
+///
+/// # Errors
+/// As [`uninstall`].
+pub async fn uninstall_on(
+    options: UninstallOptions,
+    persister: AnyPersister,
+) -> Result<UninstallReport, UninstallError> {
+    let deadline = options.deadline.map(|d| (Instant::now() + d, d));
     tracing::info!(state = %persister.location(""), "uninstall: waiting for leadership");
     let lock = match deadline {
         Some((at, after)) => tokio::time::timeout_at(at, persister.leader_lock())

@@ -10,7 +10,7 @@ use clap::Args;
 use plinth::api::{ApiToken, TlsFiles};
 use plinth::recovery::RecoveryPolicy;
 use plinth::recovery::backoff::BackoffPolicy;
-use plinth::scheduler::{Scheduler, SchedulerOptions};
+use plinth::scheduler::{Scheduler, SchedulerOptions, Stopped};
 use plinth::spec::envfile::load_env;
 use plinth::state::BackendConfig;
 use plinth_proto::codec::Encoding;
@@ -163,7 +163,9 @@ async fn serve(args: SchedulerArgs) -> anyhow::Result<()> {
         "plinth scheduler: operator API on {scheme}://{}",
         scheduler.api_addr()
     );
-    scheduler.wait().await?;
+    if let Stopped::Uninstalled(report) = scheduler.stopped().await? {
+        print_uninstalled(&report);
+    }
     Ok(())
 }
 
@@ -189,11 +191,15 @@ async fn uninstall(
         report = plinth::uninstall::uninstall(options) => report?,
         () = crate::shutdown_signal() => anyhow::bail!("uninstall interrupted; run it again to finish"),
     };
+    print_uninstalled(&report);
+    Ok(())
+}
+
+fn print_uninstalled(report: &plinth::uninstall::UninstallReport) {
     eprintln!(
         "plinth scheduler: uninstalled: {} kills, {} reserved resources released, {} volumes destroyed, framework torn down: {}",
         report.kills, report.resources_released, report.volumes_destroyed, report.torn_down
     );
-    Ok(())
 }
 
 /// A non-negative number of seconds (at most about 31 years).
