@@ -18,9 +18,9 @@
 //!   uuid; kill tasks we do not know.
 //! - SUPPRESS when no step waits for offers; REVIVE when the set of waiting
 //!   steps changes.
-//! - Failures ([`failure`]): transient ones relaunch in place after a
+//! - Failures (`failure.rs`): transient ones relaunch in place after a
 //!   crash-loop backoff; GONE agents and long-unreachable ones replace the
-//!   pod elsewhere. Scale-in runs the `decommission` plan ([`decommission`]).
+//!   pod elsewhere. Scale-in runs the `decommission` plan ([`crate::decommission`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};

@@ -4,17 +4,21 @@
 //! # Flow
 //! 1. Open the state backend and wait for the leader lock: two schedulers of
 //!    one service never act at once; losing the lock (ZooKeeper session loss)
-//!    ends [`Scheduler::run`] with [`SchedulerError::LeadershipLost`].
+//!    ends the scheduler with [`SchedulerError::LeadershipLost`].
 //! 2. Store the target config, read the FrameworkID and every stored task,
-//!    and build the plans: steps whose tasks already run on the target config
-//!    start COMPLETE, so a restart relaunches nothing.
+//!    and build the plans (`generation.rs`): steps whose tasks already run on
+//!    the target config start COMPLETE, so a restart relaunches nothing.
 //! 3. Serve the API, subscribe (re-using the FrameworkID), and feed every
 //!    event and a one-second tick to the core. Events already buffered are
-//!    taken as one batch; its effects are carried out by [`batch`]: stores
+//!    taken as one batch; its effects are carried out by `batch.rs`: stores
 //!    coalesced into few transactions, calls sent as soon as the stores
 //!    before them are committed — so TaskInfos are persisted before the
 //!    ACCEPT that launches them and statuses before their acknowledgement —
 //!    and still going out while the next batch is taken.
+//! 4. Config updates and uninstalls asked for through the API are carried
+//!    out around the core (`day2.rs`): the core is rebuilt from the state and
+//!    the new spec exactly as at start (`generation.rs`), or the loop ends and
+//!    hands over to [`crate::uninstall`] ([`Stopped::Uninstalled`]).
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
