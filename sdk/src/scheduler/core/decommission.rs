@@ -14,6 +14,8 @@
 
 use std::collections::BTreeSet;
 
+use plinth_proto::v1::TaskState as MesosState;
+
 use super::failure::is_gone;
 use super::{Effect, Known, SchedulerCore};
 use crate::decommission::{DECOMMISSION_PLAN, is_surplus, strip_resources};
@@ -24,6 +26,14 @@ use crate::scheduler::command::pod_instance_of;
 
 /// Bound on advancing passes per batch (each pass completes at least one step).
 const MAX_PASSES: usize = 10_000;
+
+/// Whether `known`'s agent was marked gone (TASK_GONE_BY_OPERATOR).
+fn agent_gone(known: &Known) -> bool {
+    known
+        .status
+        .as_ref()
+        .is_some_and(|s| s.state == MesosState::TaskGoneByOperator as i32)
+}
 
 // === impl SchedulerCore (decommission) ===
 
@@ -97,10 +107,12 @@ impl SchedulerCore {
                     false
                 }
             },
+            // Released once no stored task holds it; resources of an agent
+            // marked gone are gone with it (no offer will ever bring them).
             DecommissionAction::Unreserve { resource_id } => !self
                 .tasks
                 .values()
-                .any(|k| labels::resource_ids(&k.info).contains(resource_id)),
+                .any(|k| !agent_gone(k) && labels::resource_ids(&k.info).contains(resource_id)),
             DecommissionAction::Erase { task } => {
                 if self.tasks.remove(task).is_some() {
                     tracing::info!(%task, "decommission: erasing the task's state");
@@ -309,6 +321,27 @@ pods:
         );
         let names: Vec<String> = sim.core.tasks().map(|(i, _)| i.name.clone()).collect();
         assert_eq!(names, ["hello-0-server", "world-0-server"]);
+    }
+
+    #[test]
+    fn an_instance_on_a_gone_agent_is_retired_without_waiting_for_its_resources() {
+        let mut sim = scaled_in();
+        sim.report("world-2-server", Mesos::TaskGoneByOperator);
+        // No offer brings world-2's resources back: nothing to wait for.
+        assert!(
+            sim.core.tasks().all(|(i, _)| i.name != "world-2-server"),
+            "erased"
+        );
+        let steps = step_statuses(&sim);
+        assert!(
+            steps[..8].iter().all(|(_, s)| *s == Status::Complete),
+            "{steps:?}"
+        );
+        let recovery = sim.plan("recovery");
+        assert!(
+            recovery.phases().is_empty(),
+            "not replaced: it is being retired"
+        );
     }
 
     #[test]
