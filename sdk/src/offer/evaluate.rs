@@ -77,8 +77,13 @@ pub struct OfferEvaluator<'c, G: IdGenerator> {
 
 impl<'c, G: IdGenerator> OfferEvaluator<'c, G> {
     /// An evaluator for `ctx`; `all_tasks` are the stored TaskInfos of every
-    /// pod (for placement counting).
-    pub fn new(ctx: &'c ServiceContext, all_tasks: &[TaskInfo], ids: G) -> Self {
+    /// pod (for placement counting), borrowed: only where each is placed is
+    /// kept.
+    pub fn new<'t>(
+        ctx: &'c ServiceContext,
+        all_tasks: impl IntoIterator<Item = &'t TaskInfo>,
+        ids: G,
+    ) -> Self {
         let mut placed = PlacedIndex::default();
         for t in all_tasks {
             if let Some(p) = labels::placed_task(t) {
@@ -197,9 +202,9 @@ impl<'c, G: IdGenerator> OfferEvaluator<'c, G> {
 }
 
 /// One-shot [`OfferEvaluator::evaluate_all`].
-pub fn evaluate_all<G: IdGenerator>(
+pub fn evaluate_all<'t, G: IdGenerator>(
     ctx: &ServiceContext,
-    all_tasks: &[TaskInfo],
+    all_tasks: impl IntoIterator<Item = &'t TaskInfo>,
     requirements: &[PodInstanceRequirement],
     offers: &[Offer],
     ids: G,

@@ -462,9 +462,13 @@ impl SchedulerCore {
                 requirements.push(requirement);
             }
         }
-        let all_tasks: Vec<TaskInfo> = self.tasks.values().map(|k| k.info.clone()).collect();
-        let (recommendations, outcomes) =
-            evaluate_all(&self.ctx, &all_tasks, &requirements, &offers, &mut self.ids);
+        let (recommendations, outcomes) = evaluate_all(
+            &self.ctx,
+            self.tasks.values().map(|k| &k.info),
+            &requirements,
+            &offers,
+            &mut self.ids,
+        );
         self.outcomes = outcomes;
         let mut used: BTreeSet<String> = BTreeSet::new();
         for rec in recommendations {

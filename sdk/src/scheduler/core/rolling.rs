@@ -33,7 +33,11 @@ impl SchedulerCore {
             .into_iter()
             .map(|t| instance.task_name(t))
             .collect();
-        let known = self.tasks.values().map(|k| (&k.info, k.status.as_ref()));
+        // Only the step's own tasks: a lookup each, not a scan of every task.
+        let known = names
+            .iter()
+            .filter_map(|n| self.tasks.get(n))
+            .map(|k| (&k.info, k.status.as_ref()));
         let stale = crate::config::stale_tasks(known, &names, &self.ctx.target_config_id);
         for info in &stale {
             tracing::info!(task = %info.name, step = %step.name(), "rolling update: killing the task running on an older config");
