@@ -19,6 +19,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     prost_build::Config::new()
         .btree_map(["."])
+        // Large and rarely set: boxed, an unset one costs a pointer instead
+        // of its whole size in every stored TaskInfo (a scheduler holds one
+        // per task).
+        .boxed(".mesos.v1.Resource.disk")
+        .boxed(".mesos.v1.TaskInfo.executor")
+        .boxed(".mesos.v1.TaskInfo.container")
+        .boxed(".mesos.v1.TaskInfo.health_check")
+        .boxed(".mesos.v1.TaskInfo.check")
+        .boxed(".mesos.v1.TaskInfo.discovery")
+        .boxed(".mesos.v1.TaskInfo.kill_policy")
         .enable_type_names()
         .compile_fds(fds)?;
     Ok(())

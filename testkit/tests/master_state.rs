@@ -45,7 +45,7 @@ async fn state_shows_frameworks_tasks_reservations_and_volumes() {
         .offers
         .remove(0);
     let mut vol = reserved("disk", 50.0);
-    vol.disk = Some(DiskInfo {
+    vol.disk = Some(Box::new(DiskInfo {
         persistence: Some(disk_info::Persistence {
             id: "data-0".into(),
             principal: Some("test-principal".into()),
@@ -56,7 +56,7 @@ async fn state_shows_frameworks_tasks_reservations_and_volumes() {
             ..Default::default()
         }),
         source: None,
-    });
+    }));
     let task = TaskInfo {
         name: "server".into(),
         task_id: TaskId {

@@ -507,7 +507,7 @@ fn command_health_check(script: &str) -> HealthCheck {
 async fn a_command_health_check_reports_healthy_then_unhealthy_and_kills() {
     let mut h = Harness::new();
     let mut task = h.task("checked", r#"touch "$DIR/healthy"; exec sleep 1000"#);
-    task.health_check = Some(command_health_check(r#"test -f "$DIR/healthy""#));
+    task.health_check = Some(Box::new(command_health_check(r#"test -f "$DIR/healthy""#)));
     task.kill_policy = None;
     h.launch(task).await;
     h.expect_started("checked").await;
@@ -542,7 +542,7 @@ async fn a_command_check_reports_exit_codes_when_they_change() {
     let mut h = Harness::new();
     std::fs::write(h.dir().join("code"), "0").expect("writing the exit code");
     let mut task = h.task("probed", "exec sleep 1000");
-    task.check = Some(CheckInfo {
+    task.check = Some(Box::new(CheckInfo {
         r#type: Some(check_info::Type::Command as i32),
         command: Some(check_info::Command {
             command: shell(r#"exit "$(cat "$DIR/code")""#),
@@ -551,7 +551,7 @@ async fn a_command_check_reports_exit_codes_when_they_change() {
         interval_seconds: Some(0.05),
         timeout_seconds: Some(5.0),
         ..CheckInfo::default()
-    });
+    }));
     h.launch(task).await;
     let running = h.expect_started("probed").await;
     let exit_code = |u: &ProcessUpdate| u.check_status.and_then(|s| s.command).map(|c| c.exit_code);
@@ -589,10 +589,10 @@ async fn a_command_check_reports_exit_codes_when_they_change() {
 async fn http_health_checks_are_reported_as_unsupported() {
     let mut h = Harness::new();
     let mut task = h.task("http-checked", "exit 0");
-    task.health_check = Some(HealthCheck {
+    task.health_check = Some(Box::new(HealthCheck {
         r#type: Some(health_check::Type::Http as i32),
         ..HealthCheck::default()
-    });
+    }));
     h.launch(task).await;
     let running = h.expect_started("http-checked").await;
     let message = running.message.unwrap_or_default();

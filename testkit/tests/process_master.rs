@@ -36,7 +36,7 @@ fn reserved(mut r: Resource) -> Resource {
 
 fn volume_res() -> Resource {
     let mut r = reserved(scalar("disk", 10.0));
-    r.disk = Some(DiskInfo {
+    r.disk = Some(Box::new(DiskInfo {
         persistence: Some(disk_info::Persistence {
             id: "store".into(),
             principal: Some("test-principal".into()),
@@ -47,7 +47,7 @@ fn volume_res() -> Resource {
             ..Default::default()
         }),
         source: None,
-    });
+    }));
     r
 }
 

@@ -39,7 +39,7 @@ fn reserved(mut r: Resource) -> Resource {
 }
 
 fn persistent(mut r: Resource, id: &str) -> Resource {
-    r.disk = Some(DiskInfo {
+    r.disk = Some(Box::new(DiskInfo {
         persistence: Some(disk_info::Persistence {
             id: id.into(),
             principal: Some("test-principal".into()),
@@ -50,7 +50,7 @@ fn persistent(mut r: Resource, id: &str) -> Resource {
             ..Default::default()
         }),
         source: None,
-    });
+    }));
     r
 }
 

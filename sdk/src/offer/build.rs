@@ -111,7 +111,7 @@ impl<G: IdGenerator> Materializer<'_, G> {
 }
 
 fn with_volume(mut r: Resource, persistence_id: &str, principal: &str, path: &str) -> Resource {
-    let mut disk: DiskInfo = r.disk.take().unwrap_or_default();
+    let mut disk: Box<DiskInfo> = r.disk.take().unwrap_or_default();
     disk.persistence = Some(Persistence {
         id: persistence_id.to_string(),
         principal: Some(principal.to_string()),
@@ -209,7 +209,7 @@ pub(crate) fn build<G: IdGenerator>(
                 launched.push(name);
                 group.push(info.clone());
             }
-            info.executor = Some(executor.clone());
+            info.executor = Some(Box::new(executor.clone()));
             task_infos.push(info);
         }
     }

@@ -42,7 +42,7 @@ pub struct Recommendation {
 impl Recommendation {
     /// The pod instance's executor (as set on every TaskInfo to persist).
     pub fn executor(&self) -> Option<&ExecutorInfo> {
-        self.task_infos.iter().find_map(|t| t.executor.as_ref())
+        self.task_infos.iter().find_map(|t| t.executor.as_deref())
     }
 
     /// Every `resource_id` the pod instance holds after this recommendation.

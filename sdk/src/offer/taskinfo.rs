@@ -173,12 +173,12 @@ pub(crate) fn build<G: IdGenerator>(
         agent_id: b.pool.agent_id.clone(),
         resources,
         command: Some(command),
-        health_check,
-        check,
-        kill_policy,
-        container: task_container(prep.pod, task, !limits.is_empty()),
+        health_check: health_check.map(Box::new),
+        check: check.map(Box::new),
+        kill_policy: kill_policy.map(Box::new),
+        container: task_container(prep.pod, task, !limits.is_empty()).map(Box::new),
         labels: Some(task_labels(b, paused)),
-        discovery: discovery_of(b, ids),
+        discovery: discovery_of(b, ids).map(Box::new),
         limits,
         ..TaskInfo::default()
     })

@@ -53,7 +53,7 @@ fn reserved(name: &str, amount: f64, resource_id: &str, framework_id: &str) -> R
 
 fn volume(resource_id: &str, framework_id: &str) -> Resource {
     let mut r = reserved("disk", 25.0, resource_id, framework_id);
-    r.disk = Some(DiskInfo {
+    r.disk = Some(Box::new(DiskInfo {
         persistence: Some(disk_info::Persistence {
             id: format!("vol-{resource_id}"),
             principal: Some("svc-principal".into()),
@@ -64,7 +64,7 @@ fn volume(resource_id: &str, framework_id: &str) -> Resource {
             ..Default::default()
         }),
         ..Default::default()
-    });
+    }));
     r
 }
 

@@ -79,7 +79,7 @@ fn task(pod: &str, index: u32, port: u32) -> TaskView {
                 label("offer_hostname", "host-1"),
             ],
         }),
-        discovery: Some(discovery),
+        discovery: Some(Box::new(discovery)),
         ..TaskInfo::default()
     };
     let mut status = TaskStatus {

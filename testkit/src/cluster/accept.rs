@@ -374,7 +374,7 @@ impl Cluster {
                 None => {
                     let res = Self::incoming(&executor.resources, &target.role)?;
                     total.add_all(&res);
-                    new_executor = Some((executor.clone(), res));
+                    new_executor = Some(((**executor).clone(), res));
                 }
             }
         }
@@ -404,7 +404,7 @@ impl Cluster {
             new_executor,
             now,
         );
-        let executor = task.executor.clone();
+        let executor = task.executor.as_deref().cloned();
         self.order_launch(framework_id, target, std::slice::from_ref(task), executor);
         Ok(())
     }

@@ -434,7 +434,7 @@ pub fn ranges(name: &str, ranges: &[(u64, u64)]) -> Resource {
 #[must_use]
 pub fn mount_disk(mb: f64, root: &str) -> Resource {
     let mut r = scalar("disk", mb);
-    r.disk = Some(resource::DiskInfo {
+    r.disk = Some(Box::new(resource::DiskInfo {
         source: Some(resource::disk_info::Source {
             r#type: source::Type::Mount as i32,
             mount: Some(source::Mount {
@@ -443,7 +443,7 @@ pub fn mount_disk(mb: f64, root: &str) -> Resource {
             ..Default::default()
         }),
         ..Default::default()
-    });
+    }));
     r
 }
 

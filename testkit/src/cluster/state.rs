@@ -55,7 +55,7 @@ fn task_json(fw: &Framework, t: &Task) -> Value {
         v["labels"] = json::to_value(labels)["labels"].clone();
     }
     if let Some(d) = &t.info.discovery {
-        v["discovery"] = json::to_value(d);
+        v["discovery"] = json::to_value(d.as_ref());
     }
     v
 }

@@ -162,7 +162,7 @@ fn dynamic(mut r: Resource, role: &str) -> Resource {
 }
 
 fn volume(mut r: Resource, id: &str) -> Resource {
-    r.disk = Some(DiskInfo {
+    r.disk = Some(Box::new(DiskInfo {
         persistence: Some(disk_info::Persistence {
             id: id.into(),
             principal: Some("ops".into()),
@@ -173,7 +173,7 @@ fn volume(mut r: Resource, id: &str) -> Resource {
             ..Default::default()
         }),
         source: None,
-    });
+    }));
     r
 }
 

@@ -113,10 +113,10 @@ pub(crate) fn mount(root: &str, size: f64, profile: Option<&str>) -> Resource {
     };
     src.set_type(source::Type::Mount);
     Resource {
-        disk: Some(DiskInfo {
+        disk: Some(Box::new(DiskInfo {
             source: Some(src),
             ..DiskInfo::default()
-        }),
+        })),
         ..scalar("disk", size)
     }
 }

@@ -311,7 +311,7 @@ fn arbitrary_resource() -> impl Strategy<Value = Resource> {
                 r.allocation_info = scalar_alloc();
             }
             if let Some((persistent, source)) = disk {
-                r.disk = Some(DiskInfo {
+                r.disk = Some(Box::new(DiskInfo {
                     persistence: persistent.then(|| Persistence {
                         id: "p".into(),
                         principal: None,
@@ -321,7 +321,7 @@ fn arbitrary_resource() -> impl Strategy<Value = Resource> {
                         ..Source::default()
                     }),
                     volume: None,
-                });
+                }));
             }
             r
         })

@@ -125,7 +125,7 @@ fn new_pod_reserves_creates_and_launches() {
 
     // Persisted TaskInfos carry the executor; the model master accepts it all.
     assert_eq!(rec.task_infos.len(), 1);
-    assert_eq!(rec.task_infos[0].executor.as_ref(), Some(&lg.executor));
+    assert_eq!(rec.task_infos[0].executor.as_deref(), Some(&lg.executor));
     AgentModel::new(&o.resources)
         .apply_all(&rec.operations)
         .expect("operations fit the offer");

@@ -25,6 +25,7 @@ const MAX_GRACE: Duration = Duration::from_secs(3600);
 pub(crate) fn grace_period(asked: Option<Duration>, task: &TaskInfo) -> Duration {
     let from_policy = task
         .kill_policy
+        .as_deref()
         .and_then(|policy| policy.grace_period)
         // A negative duration is nonsense from the scheduler: treat it as 0.
         .map(|grace| Duration::from_nanos(u64::try_from(grace.nanoseconds).unwrap_or(0)));
@@ -95,8 +96,10 @@ mod tests {
 
     fn task_with_grace(nanoseconds: Option<i64>) -> TaskInfo {
         TaskInfo {
-            kill_policy: nanoseconds.map(|nanoseconds| KillPolicy {
-                grace_period: Some(DurationInfo { nanoseconds }),
+            kill_policy: nanoseconds.map(|nanoseconds| {
+                Box::new(KillPolicy {
+                    grace_period: Some(DurationInfo { nanoseconds }),
+                })
             }),
             ..TaskInfo::default()
         }

@@ -363,13 +363,13 @@ async fn prepare(work_dir: &Path, spec: &LaunchSpec) -> Result<Prepared, Process
     let health = spec
         .task
         .health_check
-        .as_ref()
+        .as_deref()
         .map(checks::health_plan)
         .transpose()?;
     let check = spec
         .task
         .check
-        .as_ref()
+        .as_deref()
         .map(checks::check_plan)
         .transpose()?;
 
