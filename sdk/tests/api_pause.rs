@@ -155,8 +155,9 @@ fn label(key: &str, value: &str) -> Label {
 fn overridden() -> ServiceSnapshot {
     let mut s = snapshot();
     for task in &mut s.tasks {
-        let list = &mut task.info.labels.as_mut().unwrap().labels;
-        match task.info.name.as_str() {
+        let info = std::sync::Arc::make_mut(&mut task.info);
+        let list = &mut info.labels.as_mut().unwrap().labels;
+        match info.name.as_str() {
             "hello-0-server" => {
                 list.push(label(labels::GOAL_STATE_OVERRIDE, labels::PAUSED));
                 list.push(label(labels::OVERRIDE_STATUS, labels::OVERRIDE_LAUNCHED));
@@ -212,7 +213,7 @@ async fn pod_status_shows_the_override_additively() {
     // The idle relaunch launched but its status is still the old task's:
     // IN_PROGRESS, PAUSING.
     let mut s = overridden();
-    s.tasks[0].info.task_id = TaskId {
+    std::sync::Arc::make_mut(&mut s.tasks[0].info).task_id = TaskId {
         value: "hello-world__hello-0-server__2".into(),
     };
     s.version += 1;

@@ -92,8 +92,8 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// A stored task as the API shows it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskView {
-    /// The stored TaskInfo.
-    pub info: TaskInfo,
+    /// The stored TaskInfo (shared with the scheduler core).
+    pub info: Arc<TaskInfo>,
     /// Its latest status, if any.
     pub status: Option<TaskStatus>,
 }

@@ -203,7 +203,7 @@ pub(super) fn pod_info(tasks: &[&TaskView]) -> serde_json::Value {
         .iter()
         .map(|t| {
             let mut entry = serde_json::Map::new();
-            entry.insert("info".into(), plinth_proto::json::to_value(&t.info));
+            entry.insert("info".into(), plinth_proto::json::to_value(&*t.info));
             if let Some(status) = &t.status {
                 entry.insert("status".into(), plinth_proto::json::to_value(status));
             }

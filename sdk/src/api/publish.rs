@@ -117,7 +117,7 @@ impl Publisher {
             service: core.context().spec.name.clone(),
             plans: core.plans().to_vec().into(),
             framework_id: framework_id(core).map(str::to_string),
-            tasks: core.tasks().map(view).collect(),
+            tasks: core.shared_tasks().map(view).collect(),
             outcomes: core.outcomes().to_vec().into(),
             configs: Arc::clone(&configs),
             properties: Arc::clone(&properties),
@@ -195,7 +195,7 @@ impl Publisher {
                 .as_ref()
                 .unwrap_or(&current.tasks)
                 .iter()
-                .map(|t| (&t.info, t.status.as_ref()))
+                .map(|t| (&*t.info, t.status.as_ref()))
                 .eq(core.tasks()),
             "a task changed without an effect that stores it"
         );
@@ -235,9 +235,9 @@ fn framework_id(core: &SchedulerCore) -> Option<&str> {
     Some(core.context().framework_id.as_str()).filter(|f| !f.is_empty())
 }
 
-fn view((info, status): (&TaskInfo, Option<&TaskStatus>)) -> TaskView {
+fn view((info, status): (&Arc<TaskInfo>, Option<&TaskStatus>)) -> TaskView {
     TaskView {
-        info: info.clone(),
+        info: Arc::clone(info),
         status: status.cloned(),
     }
 }
@@ -252,7 +252,7 @@ fn next_tasks(previous: &Tasks, core: &SchedulerCore, touched: &BTreeSet<String>
     let mut old = previous.shared().iter().peekable();
     let mut changed = false;
     let mut next = Vec::with_capacity(previous.len());
-    for (info, status) in core.tasks() {
+    for (info, status) in core.shared_tasks() {
         while old.next_if(|t| t.info.name < info.name).is_some() {
             changed = true; // erased
         }

@@ -125,7 +125,8 @@ mod tests {
             info: TaskInfo {
                 name: name.into(),
                 ..Default::default()
-            },
+            }
+            .into(),
             status: None,
         }
     }
@@ -134,7 +135,7 @@ mod tests {
     fn a_write_copies_only_the_task_written() {
         let first: Tasks = vec![view("a"), view("b")].into();
         let mut second = first.clone();
-        second[1].info.name = "c".into();
+        std::sync::Arc::make_mut(&mut second[1].info).name = "c".into();
         assert!(Arc::ptr_eq(&first.shared()[0], &second.shared()[0]));
         assert_eq!(first[1].info.name, "b");
         assert_eq!(second[1].info.name, "c");

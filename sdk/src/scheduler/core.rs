@@ -23,6 +23,7 @@
 //!   pod elsewhere. Scale-in runs the `decommission` plan ([`crate::decommission`]).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use plinth_proto::v1::scheduler::Call;
@@ -103,7 +104,8 @@ pub enum Effect {
 /// A stored task: its TaskInfo and latest status.
 #[derive(Debug, Clone)]
 struct Known {
-    info: TaskInfo,
+    /// Shared with the published API snapshots (changed copy-on-write).
+    info: Arc<TaskInfo>,
     status: Option<TaskStatus>,
 }
 
@@ -158,7 +160,10 @@ impl SchedulerCore {
     ) -> Self {
         let tasks = stored
             .into_iter()
-            .map(|(info, status)| (info.name.clone(), Known { info, status }))
+            .map(|(info, status)| {
+                let info = Arc::new(info);
+                (info.name.clone(), Known { info, status })
+            })
             .collect();
         let mut plans = plans;
         if !plans.iter().any(|p| p.name() == recovery::RECOVERY_PLAN) {
@@ -464,7 +469,7 @@ impl SchedulerCore {
         }
         let (recommendations, outcomes) = evaluate_all(
             &self.ctx,
-            self.tasks.values().map(|k| &k.info),
+            self.tasks.values().map(|k| &*k.info),
             &requirements,
             &offers,
             &mut self.ids,
@@ -478,7 +483,7 @@ impl SchedulerCore {
                 self.tasks.insert(
                     info.name.clone(),
                     Known {
-                        info: info.clone(),
+                        info: Arc::new(info.clone()),
                         status,
                     },
                 );
@@ -573,7 +578,7 @@ impl SchedulerCore {
             .take_while(|(name, _)| name.starts_with(&prefix))
             .map(|(_, k)| k)
             .filter(|k| labels::task_label(&k.info, labels::PERMANENTLY_FAILED).is_none())
-            .map(|k| k.info.clone())
+            .map(|k| TaskInfo::clone(&k.info))
             .collect();
         let permanent = matches!(step.kind(), StepKind::Recovery { permanent: true });
         let mut requirement = if permanent {
@@ -623,7 +628,7 @@ fn id_seed(seed: u64, tasks: &BTreeMap<String, Known>) -> u64 {
 
 /// The stored TaskInfos, for building plans.
 fn tasks_ref(tasks: &BTreeMap<String, Known>) -> impl Iterator<Item = &TaskInfo> {
-    tasks.values().map(|k| &k.info)
+    tasks.values().map(|k| &*k.info)
 }
 
 #[cfg(test)]
@@ -640,7 +645,13 @@ mod tests {
                     },
                     ..TaskInfo::default()
                 };
-                (info.name.clone(), Known { info, status: None })
+                (
+                    info.name.clone(),
+                    Known {
+                        info: Arc::new(info),
+                        status: None,
+                    },
+                )
             })
             .collect()
     }

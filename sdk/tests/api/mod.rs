@@ -88,7 +88,7 @@ fn task(pod: &str, index: u32, port: u32) -> TaskView {
     };
     status.set_state(TaskState::TaskRunning);
     TaskView {
-        info,
+        info: info.into(),
         status: Some(status),
     }
 }

@@ -65,7 +65,7 @@ pub(super) fn pod_status(view: PodInstanceView) -> proto::PodStatus {
 
 pub(super) fn task_info_and_status(task: &TaskView) -> proto::TaskInfoAndStatus {
     proto::TaskInfoAndStatus {
-        info_json: String::from_utf8_lossy(&plinth_proto::json::to_vec(&task.info)).into_owned(),
+        info_json: String::from_utf8_lossy(&plinth_proto::json::to_vec(&*task.info)).into_owned(),
         status_json: task
             .status
             .as_ref()

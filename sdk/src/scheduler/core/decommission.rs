@@ -158,9 +158,9 @@ impl SchedulerCore {
         let mut stripped = Vec::new();
         for name in retired {
             if let Some(k) = self.tasks.get_mut(&name)
-                && strip_resources(&mut k.info, &released)
+                && strip_resources(std::sync::Arc::make_mut(&mut k.info), &released)
             {
-                stripped.push(k.info.clone());
+                stripped.push(plinth_proto::v1::TaskInfo::clone(&k.info));
             }
         }
         if !stripped.is_empty() {

@@ -39,6 +39,14 @@ impl SchedulerCore {
 
     /// Every stored task (by name) with its latest status.
     pub fn tasks(&self) -> impl Iterator<Item = (&TaskInfo, Option<&TaskStatus>)> + '_ {
+        self.tasks.values().map(|k| (&*k.info, k.status.as_ref()))
+    }
+
+    /// [`SchedulerCore::tasks`] with the TaskInfos as shared pointers, for
+    /// views that keep them (API snapshots) without copying.
+    pub fn shared_tasks(
+        &self,
+    ) -> impl Iterator<Item = (&std::sync::Arc<TaskInfo>, Option<&TaskStatus>)> + '_ {
         self.tasks.values().map(|k| (&k.info, k.status.as_ref()))
     }
 
@@ -167,9 +175,13 @@ impl SchedulerCore {
                 continue;
             };
             if labels::task_label(&known.info, labels::PERMANENTLY_FAILED).is_none() {
-                set_label(&mut known.info, labels::PERMANENTLY_FAILED, "true");
+                set_label(
+                    std::sync::Arc::make_mut(&mut known.info),
+                    labels::PERMANENTLY_FAILED,
+                    "true",
+                );
             }
-            relabelled.push(known.info.clone());
+            relabelled.push(TaskInfo::clone(&known.info));
             for id in labels::resource_ids(&known.info) {
                 self.releasing.insert(id, now + RELEASE_WAIT);
             }

@@ -36,6 +36,8 @@
 //! not have → [`CommandError::UnknownTask`] (404); a task that is not
 //! long-running → [`CommandError::NotPausable`] (400). Nothing changes then.
 
+use std::sync::Arc;
+
 use plinth_proto::v1::TaskInfo;
 
 use super::operator::set_label;
@@ -93,20 +95,24 @@ impl SchedulerCore {
                 == Some(labels::OVERRIDE_PENDING);
             match op {
                 Override::Pause if !paused => {
-                    set_label(&mut known.info, labels::GOAL_STATE_OVERRIDE, labels::PAUSED);
+                    set_label(
+                        Arc::make_mut(&mut known.info),
+                        labels::GOAL_STATE_OVERRIDE,
+                        labels::PAUSED,
+                    );
                 }
                 Override::Resume if paused => {
-                    remove_label(&mut known.info, labels::GOAL_STATE_OVERRIDE);
+                    remove_label(Arc::make_mut(&mut known.info), labels::GOAL_STATE_OVERRIDE);
                 }
                 _ if pending => {}
                 _ => continue,
             }
             set_label(
-                &mut known.info,
+                Arc::make_mut(&mut known.info),
                 labels::OVERRIDE_STATUS,
                 labels::OVERRIDE_PENDING,
             );
-            stored.push(known.info.clone());
+            stored.push(TaskInfo::clone(&known.info));
             changed.push(short.clone());
         }
         let reply_tasks: Vec<String> = selected.iter().map(|t| instance.task_name(t)).collect();

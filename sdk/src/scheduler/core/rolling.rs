@@ -37,7 +37,7 @@ impl SchedulerCore {
         let known = names
             .iter()
             .filter_map(|n| self.tasks.get(n))
-            .map(|k| (&k.info, k.status.as_ref()));
+            .map(|k| (&*k.info, k.status.as_ref()));
         let stale = crate::config::stale_tasks(known, &names, &self.ctx.target_config_id);
         for info in &stale {
             tracing::info!(task = %info.name, step = %step.name(), "rolling update: killing the task running on an older config");
