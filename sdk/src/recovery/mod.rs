@@ -26,7 +26,7 @@ use crate::spec::{GoalState, ServiceSpec};
 pub const RECOVERY_PLAN: &str = "recovery";
 
 /// How the scheduler recovers failed tasks.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct RecoveryPolicy {
     /// Crash-loop backoff of transient relaunches.
     pub backoff: BackoffPolicy,
@@ -35,15 +35,6 @@ pub struct RecoveryPolicy {
     /// waits for the agent (or for the operator) indefinitely — the default,
     /// since replacing a stateful pod gives up its data.
     pub replace_unreachable_after: Option<Duration>,
-}
-
-impl Default for RecoveryPolicy {
-    fn default() -> Self {
-        RecoveryPolicy {
-            backoff: BackoffPolicy::default(),
-            replace_unreachable_after: None,
-        }
-    }
 }
 
 /// The pod instance of task instance `task_name` (`<pod>-<index>-<task>`) and

@@ -65,6 +65,9 @@ pub const REFUSE_IDLE: f64 = 3600.0;
 pub const REFUSE_BUSY: f64 = 5.0;
 
 /// One thing that happened.
+// Status updates dominate and are moved once each: boxing them would cost
+// an allocation per update for nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Input {
     /// SUBSCRIBED (first time or after failover).
@@ -83,6 +86,8 @@ pub enum Input {
 }
 
 /// One thing to do, in order.
+// As for `Input`: status stores dominate and are moved once each.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Effect {
     /// Persist the FrameworkID.

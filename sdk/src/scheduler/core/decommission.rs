@@ -127,13 +127,13 @@ impl SchedulerCore {
         } else {
             Status::Starting
         };
-        if done || !started {
-            if let Some(plan) = self.plans.iter_mut().find(|p| p.name() == at.plan) {
-                match plan.mark_driven(at, to) {
-                    Ok(changes) => self.changes.extend(changes),
-                    Err(e) => {
-                        tracing::warn!(error = %e, step = ?at, "decommission step not advanced")
-                    }
+        if (done || !started)
+            && let Some(plan) = self.plans.iter_mut().find(|p| p.name() == at.plan)
+        {
+            match plan.mark_driven(at, to) {
+                Ok(changes) => self.changes.extend(changes),
+                Err(e) => {
+                    tracing::warn!(error = %e, step = ?at, "decommission step not advanced")
                 }
             }
         }

@@ -263,7 +263,7 @@ pods:
             crate::scheduler::Command::RestartPod("hello-0".into()),
         ));
         let id = sim.task("hello-0-server").task_id.value;
-        assert_eq!(kills(&effects), [id.clone()]);
+        assert_eq!(kills(&effects), std::slice::from_ref(&id));
         assert!(sim.core.own_kills().contains(&id));
         sim.report("hello-0-server", Mesos::TaskKilled);
         assert!(
