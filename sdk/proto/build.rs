@@ -29,6 +29,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .boxed(".mesos.v1.TaskInfo.check")
         .boxed(".mesos.v1.TaskInfo.discovery")
         .boxed(".mesos.v1.TaskInfo.kill_policy")
+        .boxed(".mesos.v1.Resource.reservation")
+        .boxed(".mesos.v1.Environment.Variable.secret")
+        .boxed(".mesos.v1.ExecutorInfo.container")
+        .boxed(".mesos.v1.ExecutorInfo.discovery")
         .enable_type_names()
         .compile_fds(fds)?;
     Ok(())

@@ -27,10 +27,10 @@ fn scalar(name: &str, v: f64) -> Resource {
 
 fn reserved(mut r: Resource) -> Resource {
     r.role = Some("test".into());
-    r.reservation = Some(ReservationInfo {
+    r.reservation = Some(Box::new(ReservationInfo {
         principal: Some("test-principal".into()),
         ..Default::default()
-    });
+    }));
     r
 }
 

@@ -31,10 +31,10 @@ fn scalar(name: &str, v: f64) -> Resource {
 /// Pre-refinement dynamic reservation for role `test`.
 fn reserved(mut r: Resource) -> Resource {
     r.role = Some("test".into());
-    r.reservation = Some(ReservationInfo {
+    r.reservation = Some(Box::new(ReservationInfo {
         principal: Some("test-principal".into()),
         ..Default::default()
-    });
+    }));
     r
 }
 

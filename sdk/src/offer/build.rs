@@ -273,7 +273,7 @@ fn new_executor(
         }),
         name: Some(prep.pod_instance.clone()),
         resources,
-        container: taskinfo::executor_container(prep.pod),
+        container: taskinfo::executor_container(prep.pod).map(Box::new),
         ..ExecutorInfo::default()
     };
     e.set_type(executor_info::Type::Default);

@@ -254,7 +254,7 @@ pub(crate) fn reservation_stack(r: &Resource) -> Vec<ReservationInfo> {
         None | Some("*") => Vec::new(),
         Some(role) => {
             let dynamic = r.reservation.is_some();
-            let mut info = r.reservation.clone().unwrap_or_default();
+            let mut info = r.reservation.as_deref().cloned().unwrap_or_default();
             info.role = Some(role.to_string());
             info.set_type(if dynamic {
                 reservation_info::Type::Dynamic

@@ -205,7 +205,7 @@ fn environment_of(env: BTreeMap<String, String>, pod: &PodSpec) -> Environment {
             sec.set_type(secret::Type::Reference);
             let mut var = environment::Variable {
                 name: key.clone(),
-                secret: Some(sec),
+                secret: Some(Box::new(sec)),
                 ..Default::default()
             };
             var.set_type(environment::variable::Type::Secret);

@@ -644,11 +644,11 @@ pub fn downgrade(r: &Resource) -> Option<Resource> {
         [only] => {
             out.role.clone_from(&only.role);
             if only.r#type == Some(reservation_info::Type::Dynamic as i32) {
-                out.reservation = Some(ReservationInfo {
+                out.reservation = Some(Box::new(ReservationInfo {
                     principal: only.principal.clone(),
                     labels: only.labels.clone(),
                     ..Default::default()
-                });
+                }));
             }
         }
         _ => return None,
@@ -814,10 +814,10 @@ mod tests {
     fn pre_refinement_format_round_trips() {
         let mut pre = scalar("cpus", 1.0);
         pre.role = Some("eng".into());
-        pre.reservation = Some(ReservationInfo {
+        pre.reservation = Some(Box::new(ReservationInfo {
             principal: Some("ops".into()),
             ..Default::default()
-        });
+        }));
         let internal = upgrade(&pre).unwrap();
         assert_eq!(internal.role, None);
         assert_eq!(reservation_role(&internal), Some("eng"));

@@ -242,13 +242,13 @@ mod tests {
         let value_secret = Variable {
             name: "S".into(),
             r#type: Some(variable::Type::Secret as i32),
-            secret: Some(Secret {
+            secret: Some(Box::new(Secret {
                 r#type: Some(secret::Type::Value as i32),
                 value: Some(secret::Value {
                     data: b"hush".to_vec(),
                 }),
                 reference: None,
-            }),
+            })),
             value: None,
         };
         let mut env = Env::new();
@@ -259,10 +259,10 @@ mod tests {
         assert_eq!(env["S"], "hush");
 
         let reference = Variable {
-            secret: Some(Secret {
+            secret: Some(Box::new(Secret {
                 r#type: Some(secret::Type::Reference as i32),
                 ..Secret::default()
-            }),
+            })),
             ..value_secret
         };
         let error = add_variables(
