@@ -172,8 +172,7 @@ async fn call(
     let response = router.clone().oneshot(request).await.unwrap();
     let status = response.status();
     let body = response.into_body().collect().await.unwrap().to_bytes();
-    let json =
-        serde_json::from_slice(&body).unwrap_or_else(|e| panic!("not JSON ({e}): {body:?}"));
+    let json = serde_json::from_slice(&body).unwrap_or_else(|e| panic!("not JSON ({e}): {body:?}"));
     (status, json)
 }
 
@@ -192,7 +191,10 @@ async fn a_config_update_goes_to_the_scheduler_and_a_refusal_is_409_with_every_r
     assert_eq!(refused["errors"], json!(["PodSpecsCannotShrink: hello"]));
     let (status, e) = call(&r, "PUT", path, "[]", Some(TOKEN)).await;
     assert_eq!(status, 400);
-    assert!(e["message"].as_str().unwrap().contains("malformed body"), "{e}");
+    assert!(
+        e["message"].as_str().unwrap().contains("malformed body"),
+        "{e}"
+    );
 }
 
 #[tokio::test]
@@ -205,10 +207,18 @@ async fn uninstall_needs_the_service_name_and_the_token() {
     let wrong = json!({ "service": "kafka" }).to_string();
     let (status, e) = call(&r, "POST", path, &wrong, Some(TOKEN)).await;
     assert_eq!(status, 400);
-    assert!(e["message"].as_str().unwrap().contains("not 'kafka'"), "{e}");
+    assert!(
+        e["message"].as_str().unwrap().contains("not 'kafka'"),
+        "{e}"
+    );
     let (status, e) = call(&r, "POST", path, "", Some(TOKEN)).await;
     assert_eq!(status, 400, "{e}");
     let (status, ok) = call(&r, "POST", path, &body, Some(TOKEN)).await;
     assert_eq!(status, 202, "{ok}");
-    assert!(ok["message"].as_str().unwrap().contains("uninstalling service 'hello-world'"));
+    assert!(
+        ok["message"]
+            .as_str()
+            .unwrap()
+            .contains("uninstalling service 'hello-world'")
+    );
 }

@@ -97,6 +97,6 @@ pub use ids::{
 };
 pub use outcome::{OfferOutcome, Stage, StageOutcome};
 pub use requirement::{LaunchKind, PodInstanceRequirement};
-pub(crate) use resources::resource_id;
 #[cfg(test)]
 pub(crate) use resources::dynamic_reservation;
+pub(crate) use resources::resource_id;

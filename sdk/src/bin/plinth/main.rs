@@ -91,9 +91,7 @@ fn main() -> ExitCode {
         Command::State(op) => cli::run(cli::state::run(op.command, &op.client)),
         Command::Health { client } => cli::run(cli::health::run(&client)),
         Command::Debug(op) => cli::run(cli::debug::run(op.command, &op.client)),
-        Command::Uninstall { service, client } => {
-            cli::run(cli::uninstall::run(service, &client))
-        }
+        Command::Uninstall { service, client } => cli::run(cli::uninstall::run(service, &client)),
     }
 }
 
