@@ -25,42 +25,32 @@
 //! `zookeeper` package; prints `skipped: no ZooKeeper` without one.
 //! `PLINTH_BENCH_PODS` changes the pod count (default 1000).
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use futures::StreamExt as _;
-use plinth::mesos::{ClientConfig, ClientEvent, SchedulerClient, calls};
+use common::env_or;
 use plinth::scheduler::{Scheduler, SchedulerOptions};
 use plinth::state::BackendConfig;
 use plinth::state::testing::TestZooKeeper;
-use plinth_proto::codec::Encoding;
-use plinth_proto::v1::offer::{Operation, operation};
-use plinth_proto::v1::{CommandInfo, FrameworkInfo, Resource, TaskId, TaskInfo, TaskState, value};
-use plinth_testkit::{MasterConfig, TestMaster};
-use tokio::sync::Semaphore;
+use plinth_proto::v1::TaskState;
+use plinth_testkit::TestMaster;
 
 const AGENTS: usize = 1000;
 
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 /// The master every run uses: the null-scheduler bench's configuration.
 async fn master() -> anyhow::Result<TestMaster> {
-    Ok(TestMaster::start(MasterConfig {
-        agents: AGENTS,
-        allocation_interval: Duration::from_millis(10),
-        task_start_delay: Duration::from_millis(1),
-        heartbeat_interval: Duration::from_secs(5),
-        seed: Some(1),
-        ..MasterConfig::default()
-    })
-    .await?)
+    common::master(AGENTS).await
+}
+
+/// One null-scheduler run on a fresh master (see [`common::null_scheduler`]).
+async fn null_scheduler(secs: f64, limit: Option<u64>) -> anyhow::Result<common::NullRun> {
+    let master = master().await?;
+    let run = common::null_scheduler(&master, secs, limit).await?;
+    master.shutdown().await;
+    Ok(run)
 }
 
 fn spec_text(pods: usize) -> String {
@@ -89,146 +79,6 @@ plans:
         pod: node
 "#
     )
-}
-
-// === the null scheduler ===
-
-fn scalar(name: &str, v: f64) -> Resource {
-    Resource {
-        name: name.into(),
-        r#type: value::Type::Scalar as i32,
-        scalar: Some(value::Scalar { value: v }),
-        role: Some("*".into()),
-        ..Default::default()
-    }
-}
-
-/// What a null-scheduler run measured.
-struct NullRun {
-    /// From the first OFFERS event (steady) or from subscribing (deploy).
-    elapsed: f64,
-    launched: u64,
-    offers: u64,
-}
-
-/// The null scheduler. `limit: None` is the steady ceiling run (`secs` long,
-/// timed from the first offer, like `null_scheduler.rs`); `Some(n)` launches
-/// `n` tasks and runs until all are RUNNING, timed from subscribing.
-async fn null_scheduler(secs: f64, limit: Option<u64>) -> anyhow::Result<NullRun> {
-    let master = master().await?;
-    let info = FrameworkInfo {
-        user: "bench".into(),
-        name: "null-scheduler".into(),
-        ..Default::default()
-    };
-    let mut config = ClientConfig::new(master.url(), info)?;
-    config.encoding = Encoding::Protobuf;
-    let client = SchedulerClient::new(config);
-    let caller = client.caller();
-    let subscribed_at = Instant::now();
-    let mut events = client.subscribe();
-    let in_flight = Arc::new(Semaphore::new(32));
-    let accepted = Arc::new(AtomicU64::new(0));
-    let mut next_task = 0u64;
-    let mut running = 0u64;
-    let mut start: Option<(Instant, plinth_testkit::cluster::Stats)> = None;
-    let deadline = Duration::from_secs_f64(secs);
-    loop {
-        match (limit, start) {
-            (None, Some((t0, _))) if t0.elapsed() >= deadline => break,
-            (Some(n), _) if running >= n => break,
-            _ => {}
-        }
-        let Some(event) = tokio::time::timeout(Duration::from_secs(10), events.next()).await?
-        else {
-            anyhow::bail!("subscription ended");
-        };
-        let event = match event? {
-            ClientEvent::Event(e) => e,
-            ClientEvent::Disconnected { reason } => anyhow::bail!("disconnected: {reason}"),
-            _ => continue,
-        };
-        if let Some(batch) = event.offers {
-            if start.is_none() {
-                start = Some((Instant::now(), master.stats()));
-            }
-            for offer in batch.offers {
-                if limit.is_some_and(|n| next_task >= n) {
-                    let caller = caller.clone();
-                    tokio::spawn(async move {
-                        let _ = caller
-                            .call(calls::decline(vec![offer.id], Some(3600.0)))
-                            .await;
-                    });
-                    continue;
-                }
-                next_task += 1;
-                let task = TaskInfo {
-                    name: "null".into(),
-                    task_id: TaskId {
-                        value: format!("t{next_task}"),
-                    },
-                    agent_id: offer.agent_id.clone(),
-                    resources: vec![scalar("cpus", 0.01), scalar("mem", 1.0)],
-                    command: Some(CommandInfo {
-                        value: Some("true".into()),
-                        ..Default::default()
-                    }),
-                    ..Default::default()
-                };
-                let op = Operation {
-                    r#type: Some(operation::Type::Launch as i32),
-                    launch: Some(operation::Launch {
-                        task_infos: vec![task],
-                    }),
-                    ..Default::default()
-                };
-                let permit = Arc::clone(&in_flight).acquire_owned().await?;
-                let caller = caller.clone();
-                let accepted = Arc::clone(&accepted);
-                tokio::spawn(async move {
-                    if caller
-                        .call(calls::accept(vec![offer.id], vec![op], Some(0.0)))
-                        .await
-                        .is_ok()
-                    {
-                        accepted.fetch_add(1, Ordering::Relaxed);
-                    }
-                    drop(permit);
-                });
-            }
-        } else if let Some(update) = event.update {
-            let status = update.status;
-            if status.state == TaskState::TaskRunning as i32 {
-                running += 1;
-            }
-            if let (Some(uuid), Some(agent)) = (status.uuid.clone(), status.agent_id.clone()) {
-                let permit = Arc::clone(&in_flight).acquire_owned().await?;
-                let caller = caller.clone();
-                tokio::spawn(async move {
-                    let _ = caller
-                        .call(calls::acknowledge(agent, status.task_id, uuid))
-                        .await;
-                    drop(permit);
-                });
-            }
-        }
-    }
-    let Some((t0, before)) = start else {
-        anyhow::bail!("no offers arrived")
-    };
-    let elapsed = match limit {
-        None => t0.elapsed().as_secs_f64(),
-        Some(_) => subscribed_at.elapsed().as_secs_f64(),
-    };
-    let after = master.stats();
-    let run = NullRun {
-        elapsed,
-        launched: after.tasks_launched - before.tasks_launched,
-        offers: after.offers_sent - before.offers_sent,
-    };
-    master.shutdown().await;
-    Ok(run)
 }
 
 // === the plinth deploy ===
@@ -354,7 +204,7 @@ async fn run() -> anyhow::Result<()> {
     let state: BackendConfig = format!("zk://{}{root}", zk.connect()).parse()?;
 
     let steady = null_scheduler(secs, None).await?;
-    let ceiling = steady.launched as f64 / steady.elapsed;
+    let ceiling = steady.launched() as f64 / steady.elapsed;
     let null_deploy = null_scheduler(0.0, Some(pods as u64)).await?;
 
     let (m, stats) = plinth_deploy(pods, state).await?;
@@ -372,14 +222,14 @@ async fn run() -> anyhow::Result<()> {
     );
     println!(
         "  steady:      {:>6} launches in {:.1} s = {:.0} launches/s ({:.0} offers/s)",
-        steady.launched,
+        steady.launched(),
         steady.elapsed,
         ceiling,
-        steady.offers as f64 / steady.elapsed
+        steady.offers() as f64 / steady.elapsed
     );
     println!(
         "  deploy:      {} tasks launched and RUNNING {:.3} s after subscribing = {:.0} tasks/s",
-        null_deploy.launched,
+        null_deploy.launched(),
         null_deploy.elapsed,
         pods as f64 / null_deploy.elapsed
     );

@@ -29,10 +29,13 @@
 //! `zookeeper` package; prints `skipped: no ZooKeeper` without one.
 //! `PLINTH_BENCH_TASKS` changes the task count (default 10000).
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::env_or;
 use plinth::api::ServiceSnapshot;
 use plinth::scheduler::{Scheduler, SchedulerOptions};
 use plinth::state::testing::TestZooKeeper;
@@ -43,13 +46,6 @@ use tokio::sync::{oneshot, watch};
 
 const AGENTS: usize = 1000;
 const NAME: &str = "restart-bench";
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn spec(tasks: usize) -> anyhow::Result<plinth::spec::ServiceSpec> {
     let text = format!(

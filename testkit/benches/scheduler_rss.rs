@@ -24,6 +24,8 @@
 //! private ZooKeeper from the Debian `zookeeper` package; prints `skipped: no
 //! ZooKeeper` without one. `PLINTH_BENCH_TASKS` changes the large count.
 
+mod common;
+
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -31,16 +33,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
+use common::env_or;
 use plinth::state::testing::TestZooKeeper;
 
 const AGENTS: usize = 1000;
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 const SMALL_SPEC: &str = r#"
 name: rss-small

@@ -88,14 +88,17 @@ struct Held {
     frameworks: usize,
 }
 
+/// Nothing held: the state after a complete uninstall.
+const NOTHING: Held = Held {
+    running: 0,
+    reserved: 0,
+    volumes: 0,
+    frameworks: 0,
+};
+
 fn held(master: &TestMaster, name: &str, role: &str) -> Held {
     let state = master.state();
-    let mut held = Held {
-        running: 0,
-        reserved: 0,
-        volumes: 0,
-        frameworks: 0,
-    };
+    let mut held = NOTHING;
     for fw in state["frameworks"].as_array().into_iter().flatten() {
         if fw["name"] == name {
             held.frameworks += 1;
@@ -155,15 +158,7 @@ async fn uninstall_leaves_nothing_behind() {
     assert!(!report.resumed);
     assert!(report.torn_down);
     assert_eq!(report.volumes_destroyed, 3);
-    assert_eq!(
-        held(&master, name, &role),
-        Held {
-            running: 0,
-            reserved: 0,
-            volumes: 0,
-            frameworks: 0
-        }
-    );
+    assert_eq!(held(&master, name, &role), NOTHING);
     assert!(root_is_empty(&state).await, "the state root is gone");
     assert!(!is_uninstalling(&state).await.unwrap());
 
@@ -211,15 +206,7 @@ async fn an_uninstaller_killed_half_way_is_finished_by_the_next_run() {
         .await
         .expect("the second run finishes");
     assert!(report.resumed);
-    assert_eq!(
-        held(&master, name, &role),
-        Held {
-            running: 0,
-            reserved: 0,
-            volumes: 0,
-            frameworks: 0
-        }
-    );
+    assert_eq!(held(&master, name, &role), NOTHING);
     assert!(root_is_empty(&state).await);
     master.shutdown().await;
 }
@@ -255,15 +242,7 @@ async fn crashes_after_the_kills_and_after_teardown_are_resumed() {
         ),
         "{err}"
     );
-    assert_eq!(
-        held(&master, name, &role),
-        Held {
-            running: 0,
-            reserved: 0,
-            volumes: 0,
-            frameworks: 0
-        }
-    );
+    assert_eq!(held(&master, name, &role), NOTHING);
     assert!(!root_is_empty(&state).await);
 
     let report = uninstall(options(name, &master, &state))
@@ -275,15 +254,7 @@ async fn crashes_after_the_kills_and_after_teardown_are_resumed() {
         2,
         "the removed framework's id and a throwaway one: {report:?}"
     );
-    assert_eq!(
-        held(&master, name, &role),
-        Held {
-            running: 0,
-            reserved: 0,
-            volumes: 0,
-            frameworks: 0
-        }
-    );
+    assert_eq!(held(&master, name, &role), NOTHING);
     assert!(root_is_empty(&state).await);
     master.shutdown().await;
 }

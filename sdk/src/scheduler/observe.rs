@@ -29,16 +29,7 @@ pub fn task_state(state: i32) -> TaskState {
 /// Whether a Mesos state is terminal (the task will not come back).
 #[must_use]
 pub fn is_terminal(state: i32) -> bool {
-    matches!(
-        MesosState::try_from(state),
-        Ok(MesosState::TaskFinished
-            | MesosState::TaskFailed
-            | MesosState::TaskKilled
-            | MesosState::TaskError
-            | MesosState::TaskDropped
-            | MesosState::TaskGone
-            | MesosState::TaskGoneByOperator)
-    )
+    task_state(state).is_terminal()
 }
 
 /// The readiness result a status carries: a COMMAND check's exit code
