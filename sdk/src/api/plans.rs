@@ -130,10 +130,7 @@ async fn proceed(
     Path(plan): Path<String>,
     query: Result<Query<Target>, QueryRejection>,
 ) -> Response {
-    match target(query) {
-        Ok(t) => run(&state, plan, PlanCommand::Continue { phase: t.phase }).await,
-        Err(e) => e.into_response(),
-    }
+    targeted(&state, plan, query, "continue").await
 }
 
 async fn interrupt(
@@ -141,10 +138,7 @@ async fn interrupt(
     Path(plan): Path<String>,
     query: Result<Query<Target>, QueryRejection>,
 ) -> Response {
-    match target(query) {
-        Ok(t) => run(&state, plan, PlanCommand::Interrupt { phase: t.phase }).await,
-        Err(e) => e.into_response(),
-    }
+    targeted(&state, plan, query, "interrupt").await
 }
 
 async fn force_complete(
@@ -152,20 +146,7 @@ async fn force_complete(
     Path(plan): Path<String>,
     query: Result<Query<Target>, QueryRejection>,
 ) -> Response {
-    match target(query) {
-        Ok(t) => {
-            run(
-                &state,
-                plan,
-                PlanCommand::ForceComplete {
-                    phase: t.phase,
-                    step: t.step,
-                },
-            )
-            .await
-        }
-        Err(e) => e.into_response(),
-    }
+    targeted(&state, plan, query, "forceComplete").await
 }
 
 async fn restart(
@@ -173,36 +154,22 @@ async fn restart(
     Path(plan): Path<String>,
     query: Result<Query<Target>, QueryRejection>,
 ) -> Response {
-    match target(query) {
-        Ok(t) => {
-            run(
-                &state,
-                plan,
-                PlanCommand::Restart {
-                    phase: t.phase,
-                    step: t.step,
-                },
-            )
-            .await
-        }
-        Err(e) => e.into_response(),
-    }
+    targeted(&state, plan, query, "restart").await
 }
 
-async fn deprecated_show(State(state): State<ApiState>) -> Response {
-    show_plan(&state, DEPLOY_PLAN)
-}
-
-async fn deprecated_op(
-    State(state): State<ApiState>,
-    Path(op): Path<String>,
+/// A phase/step operation (`continue`, `interrupt`, `forceComplete`,
+/// `restart`: dcos-commons' path names) on `plan`.
+async fn targeted(
+    state: &ApiState,
+    plan: String,
     query: Result<Query<Target>, QueryRejection>,
+    op: &str,
 ) -> Response {
     let t = match target(query) {
         Ok(t) => t,
         Err(e) => return e.into_response(),
     };
-    let op = match op.as_str() {
+    let command = match op {
         "continue" => PlanCommand::Continue { phase: t.phase },
         "interrupt" => PlanCommand::Interrupt { phase: t.phase },
         "forceComplete" => PlanCommand::ForceComplete {
@@ -218,5 +185,17 @@ async fn deprecated_op(
                 .into_response();
         }
     };
-    run(&state, DEPLOY_PLAN.to_string(), op).await
+    run(state, plan, command).await
+}
+
+async fn deprecated_show(State(state): State<ApiState>) -> Response {
+    show_plan(&state, DEPLOY_PLAN)
+}
+
+async fn deprecated_op(
+    State(state): State<ApiState>,
+    Path(op): Path<String>,
+    query: Result<Query<Target>, QueryRejection>,
+) -> Response {
+    targeted(&state, DEPLOY_PLAN.to_string(), query, &op).await
 }
