@@ -30,5 +30,6 @@ pub mod v1 {
 pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/mesos_v1.fds"));
 
 pub mod codec;
+pub mod compact;
 pub mod json;
 pub mod recordio;

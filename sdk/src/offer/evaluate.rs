@@ -59,7 +59,8 @@ impl Recommendation {
 pub struct Evaluation {
     /// The winning agent's recommendation, if any agent fits.
     pub recommendation: Option<Recommendation>,
-    /// One outcome per agent looked at.
+    /// One outcome per agent looked at, up to [`ITEMIZED_PER_STEP`]; then
+    /// one counting the rest.
     pub outcomes: Vec<OfferOutcome>,
 }
 
@@ -111,9 +112,12 @@ impl<'c, G: IdGenerator> OfferEvaluator<'c, G> {
         offers: &[Offer],
     ) -> Evaluation {
         let pools = agent_pools(offers, self.ctx);
-        let mut used = vec![false; pools.len()];
+        let mut cycle = Cycle {
+            used: vec![false; pools.len()],
+            declined: BTreeSet::new(),
+        };
         let mut outcomes = Vec::new();
-        let recommendation = self.evaluate_on(requirement, &pools, &mut used, &mut outcomes);
+        let recommendation = self.evaluate_on(requirement, &pools, &mut cycle, &mut outcomes);
         Evaluation {
             recommendation,
             outcomes,
@@ -129,11 +133,14 @@ impl<'c, G: IdGenerator> OfferEvaluator<'c, G> {
         offers: &[Offer],
     ) -> (Vec<Recommendation>, Vec<OfferOutcome>) {
         let pools = agent_pools(offers, self.ctx);
-        let mut used = vec![false; pools.len()];
+        let mut cycle = Cycle {
+            used: vec![false; pools.len()],
+            declined: BTreeSet::new(),
+        };
         let mut outcomes = Vec::with_capacity(requirements.len());
         let mut recommendations = Vec::with_capacity(requirements.len().min(pools.len()));
         for req in requirements {
-            if used.iter().all(|&u| u) {
+            if cycle.used.iter().all(|&u| u) {
                 let why = if pools.is_empty() {
                     "no offers in this cycle"
                 } else {
@@ -142,18 +149,18 @@ impl<'c, G: IdGenerator> OfferEvaluator<'c, G> {
                 outcomes.push(requirement_failure(req, why.into()));
                 continue;
             }
-            if let Some(rec) = self.evaluate_on(req, &pools, &mut used, &mut outcomes) {
+            if let Some(rec) = self.evaluate_on(req, &pools, &mut cycle, &mut outcomes) {
                 recommendations.push(rec);
             }
         }
         (recommendations, outcomes)
     }
 
-    fn evaluate_on(
+    fn evaluate_on<'r>(
         &mut self,
-        req: &PodInstanceRequirement,
+        req: &'r PodInstanceRequirement,
         pools: &[AgentPool],
-        used: &mut [bool],
+        cycle: &mut Cycle<'r>,
         outcomes: &mut Vec<OfferOutcome>,
     ) -> Option<Recommendation> {
         let ctx = self.ctx;
@@ -164,21 +171,30 @@ impl<'c, G: IdGenerator> OfferEvaluator<'c, G> {
                 return None;
             }
         };
+        let fresh = prep.existing.is_none();
+        let mut log = StepLog::default();
         for (i, pool) in pools.iter().enumerate() {
-            if used[i] {
+            if cycle.used[i] {
+                continue;
+            }
+            if fresh && cycle.declined.contains(&(req.pod_type.as_str(), i)) {
+                log.unlisted += 1;
                 continue;
             }
             let mut attempt = stages::run(ctx, &prep, pool, &self.placed);
             if !attempt.passed() {
-                outcomes.push(outcome(&prep, &mut attempt));
+                if fresh && fails_for_any_instance(&attempt) {
+                    cycle.declined.insert((req.pod_type.as_str(), i));
+                }
+                log.rejected(outcomes, || outcome(&prep, &mut attempt));
                 continue;
             }
-            return match build::build(ctx, &prep, &attempt, &mut self.ids) {
+            let rec = match build::build(ctx, &prep, &attempt, &mut self.ids) {
                 Ok(rec) => {
                     attempt.record(Stage::Launch, Ok(launch_message(&rec)));
                     outcomes.push(outcome(&prep, &mut attempt));
-                    used[i] = true;
-                    if prep.existing.is_none() {
+                    cycle.used[i] = true;
+                    if fresh {
                         for t in &rec.task_infos {
                             let placed = PlacedTask::new(
                                 prep.pod.name.clone(),
@@ -196,8 +212,79 @@ impl<'c, G: IdGenerator> OfferEvaluator<'c, G> {
                     None
                 }
             };
+            log.finish(req, outcomes);
+            return rec;
         }
+        log.finish(req, outcomes);
         None
+    }
+}
+
+/// At most this many agents' rejections are itemized per step and cycle…
+pub const ITEMIZED_PER_STEP: usize = 10;
+/// …and at most this many records per cycle; past either, a step gets one
+/// record counting the agents left out. Ten thousand pending steps against a
+/// thousand agents would otherwise make ten million records per cycle.
+pub const ITEMIZED_PER_CYCLE: usize = 2_000;
+
+/// What one offer cycle remembers across requirements.
+struct Cycle<'r> {
+    /// Agents already given a pod instance in this cycle.
+    used: Vec<bool>,
+    /// (pod type, agent) pairs where a new instance failed for a reason every
+    /// new instance of that pod shares (resources, ports, volumes): the
+    /// agent's offers do not change within a cycle, so the next new instance
+    /// would fail there too.
+    declined: BTreeSet<(&'r str, usize)>,
+}
+
+/// Whether every failing stage judged something all new instances of the
+/// pod share (not the instance's placement or executor).
+fn fails_for_any_instance(attempt: &Attempt<'_>) -> bool {
+    attempt.stages.iter().filter(|s| !s.passed).all(|s| {
+        matches!(
+            s.stage,
+            Stage::PodVolumes
+                | Stage::ExecutorResources
+                | Stage::Ports
+                | Stage::Resources
+                | Stage::Volumes
+        )
+    })
+}
+
+/// The rejections of one step in one cycle: itemized up to the limits, then
+/// counted.
+#[derive(Default)]
+struct StepLog {
+    itemized: usize,
+    unlisted: usize,
+}
+
+impl StepLog {
+    fn rejected(
+        &mut self,
+        outcomes: &mut Vec<OfferOutcome>,
+        record: impl FnOnce() -> OfferOutcome,
+    ) {
+        if self.itemized < ITEMIZED_PER_STEP && outcomes.len() < ITEMIZED_PER_CYCLE {
+            outcomes.push(record());
+            self.itemized += 1;
+        } else {
+            self.unlisted += 1;
+        }
+    }
+
+    fn finish(self, req: &PodInstanceRequirement, outcomes: &mut Vec<OfferOutcome>) {
+        if self.unlisted > 0 {
+            outcomes.push(requirement_failure(
+                req,
+                format!(
+                    "{} more agent(s) declined it in this cycle (not itemized: at most {ITEMIZED_PER_STEP} agents per step and {ITEMIZED_PER_CYCLE} records per cycle are)",
+                    self.unlisted
+                ),
+            ));
+        }
     }
 }
 

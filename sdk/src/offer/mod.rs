@@ -91,7 +91,9 @@ mod tests;
 
 pub use context::{ExecutorOverhead, ServiceContext};
 pub use error::OfferError;
-pub use evaluate::{Evaluation, OfferEvaluator, Recommendation, evaluate_all};
+pub use evaluate::{
+    Evaluation, ITEMIZED_PER_CYCLE, ITEMIZED_PER_STEP, OfferEvaluator, Recommendation, evaluate_all,
+};
 pub use ids::{
     IdGenerator, SeededIds, SequentialIds, executor_id, sanitized_service_name, task_id,
 };

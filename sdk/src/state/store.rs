@@ -31,6 +31,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use bytes::Bytes;
+use plinth_proto::compact::Compact as _;
 use plinth_proto::v1::{FrameworkId, TaskInfo, TaskStatus};
 use prost::Message;
 
@@ -257,14 +258,20 @@ impl<P: Persister> StateStore<P> {
             let status_path = task_node(&name, TASK_STATUS);
             let info = match values.remove(&info_path).flatten() {
                 Some(bytes) => {
-                    let info: TaskInfo = self.decode(&info_path, "TaskInfo", &bytes)?;
+                    let mut info: TaskInfo = self.decode(&info_path, "TaskInfo", &bytes)?;
                     self.check_name(&info_path, &name, &info)?;
+                    // Held for the scheduler's life: without decoding's spare room.
+                    info.compact();
                     Some(info)
                 }
                 None => None,
             };
             let status = match values.remove(&status_path).flatten() {
-                Some(bytes) => Some(self.decode(&status_path, "TaskStatus", &bytes)?),
+                Some(bytes) => {
+                    let mut status: TaskStatus = self.decode(&status_path, "TaskStatus", &bytes)?;
+                    status.compact();
+                    Some(status)
+                }
                 None => None,
             };
             tasks.insert(name, StoredTask { info, status });

@@ -4,6 +4,7 @@ mod fixtures;
 pub(crate) mod mesos_model;
 
 mod gc;
+mod outcomes;
 mod placement;
 mod proptests;
 mod relaunch;
