@@ -361,30 +361,34 @@ impl Plan {
         let before = self.snapshot();
         let out = f(self);
         let mut changes = Vec::new();
-        let mut i = 0;
+        let mut from = before.into_iter();
         for (pi, phase) in self.phases.iter().enumerate() {
-            for (si, step) in phase.steps.iter().enumerate() {
-                let to = step.status();
-                if let Some(from) = before.get(i).copied()
-                    && from != to
-                {
-                    changes.push(StepChange {
-                        step_ref: StepRef {
-                            plan: self.name.clone(),
-                            phase: pi,
-                            step: si,
-                        },
-                        phase: phase.name.clone(),
-                        step_id: step.id().to_string(),
-                        step: step.name().to_string(),
-                        from,
-                        to,
-                    });
+            for si in 0..phase.steps.len() {
+                if let Some(change) = from.next().and_then(|f| self.change_at(pi, si, f)) {
+                    changes.push(change);
                 }
-                i += 1;
             }
         }
         (out, changes)
+    }
+
+    /// The change of step `si` of phase `pi` since it was `from`, if any.
+    pub(super) fn change_at(&self, pi: usize, si: usize, from: Status) -> Option<StepChange> {
+        let phase = self.phases.get(pi)?;
+        let step = phase.steps.get(si)?;
+        let to = step.status();
+        (from != to).then(|| StepChange {
+            step_ref: StepRef {
+                plan: self.name.clone(),
+                phase: pi,
+                step: si,
+            },
+            phase: phase.name.clone(),
+            step_id: step.id().to_string(),
+            step: step.name().to_string(),
+            from,
+            to,
+        })
     }
 }
 

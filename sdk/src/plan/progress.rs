@@ -26,26 +26,28 @@ impl Plan {
             })
     }
 
+    /// Applies `f` to one step; only that step can change, so only it is
+    /// compared (a deploy makes one transition per step: comparing them all
+    /// each time made it quadratic).
     fn transition(
         &mut self,
         at: &StepRef,
         action: &'static str,
         f: impl FnOnce(&mut Step) -> bool,
     ) -> Result<Vec<StepChange>, PlanError> {
-        self.step_mut(at)?;
-        let (result, changes) = self.tracked(|plan| {
-            let step = plan.step_mut(at)?;
-            if f(step) {
-                Ok(())
-            } else {
-                Err(PlanError::InvalidTransition {
-                    step: step.name().to_string(),
-                    status: step.status(),
-                    action,
-                })
-            }
-        });
-        result.map(|()| changes)
+        let step = self.step_mut(at)?;
+        let from = step.status();
+        if !f(step) {
+            return Err(PlanError::InvalidTransition {
+                step: step.name().to_string(),
+                status: step.status(),
+                action,
+            });
+        }
+        Ok(self
+            .change_at(at.phase, at.step, from)
+            .into_iter()
+            .collect())
     }
 
     /// Offer evaluation started for a candidate step: `PENDING`/`PREPARED` →
@@ -92,12 +94,20 @@ impl Plan {
     /// gives `STARTED` or, at the goal, `COMPLETE`; FINISHED completes FINISH
     /// and ONCE tasks.
     pub fn update_task(&mut self, obs: &TaskObservation) -> Vec<StepChange> {
-        self.tracked(|plan| {
-            for step in plan.phases.iter_mut().flat_map(|p| p.steps.iter_mut()) {
-                step.observe(obs);
+        // Called for every status: compare only the steps it touched.
+        let mut touched = Vec::new();
+        for (pi, phase) in self.phases.iter_mut().enumerate() {
+            for (si, step) in phase.steps.iter_mut().enumerate() {
+                let from = step.status();
+                if step.observe(obs) {
+                    touched.push((pi, si, from));
+                }
             }
-        })
-        .1
+        }
+        touched
+            .into_iter()
+            .filter_map(|(pi, si, from)| self.change_at(pi, si, from))
+            .collect()
     }
 
     /// Crash-loop backoff for `task_name` (`<pod>-<index>-<task>`): every
