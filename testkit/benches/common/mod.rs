@@ -1,4 +1,4 @@
-//! Shared by the benches: the environment knobs, the master configuration
+//! Shared by the benches: the allocator, the environment knobs, the master configuration
 //! the throughput benches use, and the null scheduler whose rates are the
 //! ceiling Plinth is measured against.
 #![allow(dead_code, unreachable_pub)]
@@ -15,6 +15,12 @@ use plinth_proto::v1::{CommandInfo, FrameworkInfo, Resource, TaskId, TaskInfo, T
 use plinth_testkit::cluster::Stats;
 use plinth_testkit::{MasterConfig, TestMaster};
 use tokio::sync::Semaphore;
+
+/// Every bench runs on the allocator the `plinth` binary ships with
+/// (jemalloc, see sdk/src/bin/plinth/main.rs), the in-process scheduler and
+/// its null-scheduler ceiling alike.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 /// `name` from the environment, parsed, or `default`.
 pub fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
