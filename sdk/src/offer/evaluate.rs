@@ -112,10 +112,7 @@ impl<'c, G: IdGenerator> OfferEvaluator<'c, G> {
         offers: &[Offer],
     ) -> Evaluation {
         let pools = agent_pools(offers, self.ctx);
-        let mut cycle = Cycle {
-            used: vec![false; pools.len()],
-            declined: BTreeSet::new(),
-        };
+        let mut cycle = Cycle::new(pools.len());
         let mut outcomes = Vec::new();
         let recommendation = self.evaluate_on(requirement, &pools, &mut cycle, &mut outcomes);
         Evaluation {
@@ -133,10 +130,7 @@ impl<'c, G: IdGenerator> OfferEvaluator<'c, G> {
         offers: &[Offer],
     ) -> (Vec<Recommendation>, Vec<OfferOutcome>) {
         let pools = agent_pools(offers, self.ctx);
-        let mut cycle = Cycle {
-            used: vec![false; pools.len()],
-            declined: BTreeSet::new(),
-        };
+        let mut cycle = Cycle::new(pools.len());
         let mut outcomes = Vec::with_capacity(requirements.len());
         let mut recommendations = Vec::with_capacity(requirements.len().min(pools.len()));
         for req in requirements {
@@ -236,6 +230,15 @@ struct Cycle<'r> {
     /// agent's offers do not change within a cycle, so the next new instance
     /// would fail there too.
     declined: BTreeSet<(&'r str, usize)>,
+}
+
+impl Cycle<'_> {
+    fn new(agents: usize) -> Self {
+        Cycle {
+            used: vec![false; agents],
+            declined: BTreeSet::new(),
+        }
+    }
 }
 
 /// Whether every failing stage judged something all new instances of the
