@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use bytes::Bytes;
-use plinth::state::testing::TestZooKeeper;
+use plinth::state::testing::{Partition, TestZooKeeper};
 use plinth::state::{
     ConfigStore, Error, FilePersister, LeadershipLost, MemPersister, Persister, StateStore, Txn,
     ZkConfig, ZkPersister,
@@ -492,9 +492,15 @@ async fn zk_second_contender_waits_for_release() {
 }
 
 #[tokio::test]
-async fn zk_session_loss_ends_leadership_and_hands_over() {
+async fn zk_partitioned_leader_steps_down_and_its_session_expires() {
     let config = zk_or_skip!("lock-session");
-    let (a, b) = (connect(&config).await, connect(&config).await);
+    // `a` reaches ZooKeeper through a proxy that can cut it off; `b` directly.
+    let partition = Partition::start(&config.connect).await.unwrap();
+    let config_a = ZkConfig {
+        connect: partition.connect(),
+        ..config.clone()
+    };
+    let (a, b) = (connect(&config_a).await, connect(&config).await);
     let lock_a = a.leader_lock().await.unwrap();
     let lost = lock_a.lost();
     let waiting = tokio::spawn({
@@ -504,25 +510,46 @@ async fn zk_session_loss_ends_leadership_and_hands_over() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(!waiting.is_finished());
 
-    a.expire_session().await.unwrap();
+    partition.cut();
+    // The leader gives up after half its session timeout without the
+    // server: before the server can expire the session and hand over.
     let reason = tokio::time::timeout(Duration::from_secs(10), lost)
         .await
         .expect("leadership loss not reported");
-    assert_eq!(reason, LeadershipLost::SessionExpired);
+    assert!(
+        matches!(reason, LeadershipLost::Disconnected { .. }),
+        "{reason}"
+    );
     assert!(lock_a.is_lost());
-    // Terminal: no silent new session.
-    let err = a.get("anything").await.unwrap_err();
-    assert!(err.is_session_expired(), "{err}");
-    let err = a.set("Fenced", Bytes::new()).await.unwrap_err();
-    assert!(err.is_session_expired(), "{err}");
-
+    assert!(
+        !waiting.is_finished(),
+        "the lock was handed over before the old leader stepped down"
+    );
+    // The server expires the session; the waiting contender takes over.
     let lock_b = tokio::time::timeout(Duration::from_secs(15), waiting)
         .await
-        .unwrap()
+        .expect("the lock was not handed over")
         .unwrap()
         .unwrap();
     assert!(!lock_b.is_lost());
+
+    // Back on the network, the old session is over for good: no silent new
+    // session, no write.
+    partition.heal();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        match a.get("anything").await {
+            Err(err) if err.is_session_expired() => break,
+            other => assert!(
+                tokio::time::Instant::now() < deadline,
+                "the old session still answers: {other:?}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(a.set("Fenced", Bytes::new()).await.is_err());
     b.set("ByNewLeader", Bytes::new()).await.unwrap();
+    assert_eq!(b.get("Fenced").await.unwrap(), None);
     drop(lock_a);
     lock_b.release().await.unwrap();
     b.delete_root().await.unwrap();

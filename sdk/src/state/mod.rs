@@ -16,7 +16,7 @@
 //! | `config_store.rs` | [`ConfigStore`]: configurations by UUID and the target ID |
 //! | `path.rs` | node path validation |
 //! | `error.rs` | [`Error`], the module's one error type |
-//! | `testing.rs` | [`testing::TestZooKeeper`]: a throwaway ZooKeeper for tests |
+//! | `testing/` | [`testing::TestZooKeeper`]: a throwaway ZooKeeper for tests; [`testing::Partition`]: a proxy that cuts a client off it |
 //!
 //! # Usage
 //! ```no_run

@@ -192,61 +192,6 @@ impl ZkPersister {
         &self.inner.config
     }
 
-    /// Simulates session expiry (test and simulation aid): a second client
-    /// takes over this session and closes it, and this call returns once
-    /// this persister's client has observed the end of its session.
-    #[doc(hidden)]
-    pub async fn expire_session(&self) -> Result<()> {
-        let inner = &self.inner;
-        let location = inner.config.url();
-        let mut watcher = inner.client.state_watcher();
-        let mut last = None;
-        // The original client may win the session back before the hijacker
-        // closes it, and a loaded server may be slow to hand it over; try a
-        // few times.
-        for _ in 0..6 {
-            if is_terminal_state(watcher.peek_state()) {
-                return Ok(());
-            }
-            let hijack = zk::Client::connector()
-                .with_session(inner.client.session().clone())
-                .with_session_timeout(inner.config.session_timeout)
-                .connect(&inner.config.connect);
-            match timeout(inner.config.connect_timeout, hijack).await {
-                Err(_) => {
-                    last = Some(Error::Timeout {
-                        op: "expire session",
-                        path: location.clone(),
-                        after: inner.config.connect_timeout,
-                    })
-                }
-                Ok(Err(e)) => {
-                    last = Some(Error::Connect {
-                        location: location.clone(),
-                        source: BackendError::Zk(e),
-                    })
-                }
-                Ok(Ok(other)) => drop(other),
-            }
-            let ended = async {
-                while !is_terminal_state(watcher.peek_state()) {
-                    watcher.changed().await;
-                }
-            };
-            if timeout(inner.config.session_timeout * 2, ended)
-                .await
-                .is_ok()
-            {
-                return Ok(());
-            }
-        }
-        Err(last.unwrap_or(Error::Timeout {
-            op: "expire session",
-            path: location,
-            after: inner.config.session_timeout * 12,
-        }))
-    }
-
     fn fence(&self) -> Option<String> {
         self.inner
             .fence

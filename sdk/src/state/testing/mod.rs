@@ -9,6 +9,13 @@
 //! watchdog stops that server and removes its directory when the test
 //! process exits. Without a ZooKeeper it returns `None`, and tests print
 //! `skipped: no ZooKeeper`.
+//!
+//! [`Partition`] (`partition.rs`) puts a loopback proxy between one client
+//! and the server that can cut them apart.
+
+mod partition;
+
+pub use partition::Partition;
 
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
