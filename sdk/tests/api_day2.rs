@@ -10,13 +10,10 @@ mod api;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use api::{CONFIG_ID, TOKEN, fake, snapshot, with_token};
-use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
-use http_body_util::BodyExt as _;
+use api::{CONFIG_ID, TOKEN, fake, json_request, send_json, snapshot, with_token};
+use axum::http::StatusCode;
 use plinth::api::{ApiOptions, ConfigsView, app};
 use serde_json::{Value, json};
-use tower::ServiceExt as _;
 
 const TARGET: &str = r"
 name: hello-world
@@ -56,21 +53,7 @@ fn router(options: &ApiOptions, with_target: bool) -> axum::Router {
 }
 
 async fn dry_run(router: &axum::Router, body: &str, token: Option<&str>) -> (StatusCode, Value) {
-    let mut request = Request::post("/v1/configurations/dry-run")
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(body.to_owned()))
-        .unwrap();
-    if let Some(t) = token {
-        request.headers_mut().insert(
-            header::AUTHORIZATION,
-            format!("Bearer {t}").parse().unwrap(),
-        );
-    }
-    let response = router.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    let json = serde_json::from_slice(&body).unwrap_or_else(|e| panic!("not JSON ({e}): {body:?}"));
-    (status, json)
+    call(router, "POST", "/v1/configurations/dry-run", body, token).await
 }
 
 fn request(spec: &str, env: &[(&str, &str)]) -> String {
@@ -157,23 +140,7 @@ async fn call(
     body: &str,
     token: Option<&str>,
 ) -> (StatusCode, Value) {
-    let mut request = Request::builder()
-        .method(method)
-        .uri(path)
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(body.to_owned()))
-        .unwrap();
-    if let Some(t) = token {
-        request.headers_mut().insert(
-            header::AUTHORIZATION,
-            format!("Bearer {t}").parse().unwrap(),
-        );
-    }
-    let response = router.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    let json = serde_json::from_slice(&body).unwrap_or_else(|e| panic!("not JSON ({e}): {body:?}"));
-    (status, json)
+    send_json(router, json_request(method, path, body, token)).await
 }
 
 #[tokio::test]

@@ -7,10 +7,9 @@ mod api;
 
 use std::sync::Arc;
 
-use api::{TOKEN, fake, snapshot, with_token};
+use api::{TOKEN, fake, json_request, send_json, snapshot, with_token};
 use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
-use http_body_util::BodyExt as _;
+use axum::http::{Request, header};
 use plinth::api::grpc::proto::PodTasksRequest;
 use plinth::api::grpc::proto::pod_service_client::PodServiceClient;
 use plinth::api::{ApiOptions, ApiServer, ServiceSnapshot, app};
@@ -18,22 +17,9 @@ use plinth::offer::labels;
 use plinth::scheduler::Command;
 use plinth_proto::v1::{Label, TaskId};
 use serde_json::{Value, json};
-use tower::ServiceExt as _;
-
-async fn send(router: &axum::Router, request: Request<Body>) -> (StatusCode, Value) {
-    let response = router.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    let value =
-        serde_json::from_slice(&body).unwrap_or_else(|e| panic!("not JSON ({e}): {body:?}"));
-    (status, value)
-}
 
 fn post(path: &str, body: &str) -> Request<Body> {
-    Request::post(path)
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(body.to_string()))
-        .unwrap()
+    json_request("POST", path, body, None)
 }
 
 fn get(path: &str) -> Request<Body> {
@@ -59,15 +45,15 @@ fn pause(pod: &str, tasks: &[&str]) -> Command {
 async fn pause_and_resume_take_an_optional_task_list() {
     let (state, received, _) = fake(snapshot());
     let r = app(state, &ApiOptions::default());
-    let (status, body) = send(&r, post("/v1/pod/hello-0/pause", "")).await;
+    let (status, body) = send_json(&r, post("/v1/pod/hello-0/pause", "")).await;
     assert_eq!(status, 200);
     assert_eq!(body, json!({"pod": "hello-0", "tasks": ["hello-0-server"]}));
-    let (status, _) = send(&r, post("/v1/pod/world-1/pause", r#"["server"]"#)).await;
+    let (status, _) = send_json(&r, post("/v1/pod/world-1/pause", r#"["server"]"#)).await;
     assert_eq!(status, 200);
-    let (status, body) = send(&r, post("/v1/pod/world-1/resume", " [ ] ")).await;
+    let (status, body) = send_json(&r, post("/v1/pod/world-1/resume", " [ ] ")).await;
     assert_eq!(status, 200);
     assert_eq!(body["pod"], "world-1");
-    let (status, _) = send(&r, post("/v1/pod/hello-0/resume", r#"["hello-0-server"]"#)).await;
+    let (status, _) = send_json(&r, post("/v1/pod/hello-0/resume", r#"["hello-0-server"]"#)).await;
     assert_eq!(status, 200);
     assert_eq!(
         received.all(),
@@ -90,10 +76,10 @@ async fn pause_and_resume_take_an_optional_task_list() {
 async fn unknown_pods_and_tasks_are_404_and_name_what_is_unknown() {
     let (state, _, _) = fake(snapshot());
     let r = app(state, &ApiOptions::default());
-    let (status, body) = send(&r, post("/v1/pod/nope-7/pause", "")).await;
+    let (status, body) = send_json(&r, post("/v1/pod/nope-7/pause", "")).await;
     assert_eq!(status, 404);
     assert_eq!(body["message"], "Pod nope-7 not found");
-    let (status, body) = send(&r, post("/v1/pod/hello-0/resume", r#"["server","db"]"#)).await;
+    let (status, body) = send_json(&r, post("/v1/pod/hello-0/resume", r#"["server","db"]"#)).await;
     assert_eq!(status, 404);
     assert_eq!(
         body["message"],
@@ -114,7 +100,8 @@ async fn malformed_bodies_are_400_and_reach_nothing() {
         "[null]",
     ] {
         for op in ["pause", "resume"] {
-            let (status, answer) = send(&r, post(&format!("/v1/pod/hello-0/{op}"), body)).await;
+            let (status, answer) =
+                send_json(&r, post(&format!("/v1/pod/hello-0/{op}"), body)).await;
             assert_eq!(status, 400, "{op} {body}: {answer}");
             let message = answer["message"].as_str().unwrap();
             assert!(
@@ -131,13 +118,13 @@ async fn pause_and_resume_need_the_bearer_token() {
     let (state, received, _) = fake(snapshot());
     let r = app(state, &with_token(false));
     for path in ["/v1/pod/hello-0/pause", "/v1/pod/hello-0/resume"] {
-        let (status, _) = send(&r, post(path, r#"["server"]"#)).await;
+        let (status, _) = send_json(&r, post(path, r#"["server"]"#)).await;
         assert_eq!(status, 401, "{path}");
-        let (status, _) = send(&r, post(path, "{bad")).await;
+        let (status, _) = send_json(&r, post(path, "{bad")).await;
         assert_eq!(status, 401, "auth comes before body validation: {path}");
     }
     assert!(received.all().is_empty(), "nothing reached the scheduler");
-    let (status, _) = send(&r, authed(post("/v1/pod/hello-0/pause", ""))).await;
+    let (status, _) = send_json(&r, authed(post("/v1/pod/hello-0/pause", ""))).await;
     assert_eq!(status, 200);
     assert_eq!(received.all(), [pause("hello-0", &[])]);
 }
@@ -177,7 +164,7 @@ async fn pod_status_shows_the_override_additively() {
     // Without overrides nothing new appears.
     let (state, _, _) = fake(snapshot());
     let r = app(state, &ApiOptions::default());
-    let (_, body) = send(&r, get("/v1/pod/hello-0/status")).await;
+    let (_, body) = send_json(&r, get("/v1/pod/hello-0/status")).await;
     assert_eq!(
         body["tasks"][0],
         json!({"id": "hello-world__hello-0-server__1", "name": "hello-0-server", "status": "RUNNING"})
@@ -185,7 +172,7 @@ async fn pod_status_shows_the_override_additively() {
 
     let (state, _, publish) = fake(overridden());
     let r = app(state, &ApiOptions::default());
-    let (_, body) = send(&r, get("/v1/pod/status")).await;
+    let (_, body) = send_json(&r, get("/v1/pod/status")).await;
     let tasks: Vec<&Value> = body["pods"]
         .as_array()
         .unwrap()
@@ -218,7 +205,7 @@ async fn pod_status_shows_the_override_additively() {
     };
     s.version += 1;
     publish.send_replace(Arc::new(s));
-    let (_, body) = send(&r, get("/v1/pod/hello-0/status")).await;
+    let (_, body) = send_json(&r, get("/v1/pod/hello-0/status")).await;
     assert_eq!(body["tasks"][0]["status"], "PAUSING");
     assert_eq!(body["tasks"][0]["override_status"], "IN_PROGRESS");
 }

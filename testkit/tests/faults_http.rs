@@ -11,7 +11,6 @@ use common::{client, framework_info, master, next_event, raw, subscribed};
 use plinth::mesos::calls;
 use plinth_proto::codec::Encoding;
 use plinth_proto::v1::framework_info::{Capability, capability};
-use plinth_proto::v1::offer::{Operation, operation};
 use plinth_proto::v1::{CommandInfo, Resource, TaskId, TaskInfo, TaskState, value};
 
 const JSON: (&str, &str) = ("Content-Type", "application/json");
@@ -56,13 +55,7 @@ async fn faults_over_http() {
             }),
             ..Default::default()
         };
-        let op = Operation {
-            r#type: Some(operation::Type::Launch as i32),
-            launch: Some(operation::Launch {
-                task_infos: vec![task],
-            }),
-            ..Default::default()
-        };
+        let op = calls::launch(vec![task]);
         caller
             .call(calls::accept(vec![offer.id.clone()], vec![op], None))
             .await

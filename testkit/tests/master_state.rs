@@ -88,13 +88,7 @@ async fn state_shows_frameworks_tasks_reservations_and_volumes() {
             create: Some(operation::Create { volumes: vec![vol] }),
             ..Default::default()
         },
-        Operation {
-            r#type: Some(operation::Type::Launch as i32),
-            launch: Some(operation::Launch {
-                task_infos: vec![task],
-            }),
-            ..Default::default()
-        },
+        calls::launch(vec![task]),
     ];
     caller
         .call(calls::accept(vec![offer.id.clone()], ops, None))

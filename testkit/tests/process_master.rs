@@ -108,14 +108,6 @@ fn command_task(id: &str, offer: &Offer, cmd: &str, resources: Vec<Resource>) ->
     }
 }
 
-fn launch(tasks: Vec<TaskInfo>) -> Operation {
-    Operation {
-        r#type: Some(operation::Type::Launch as i32),
-        launch: Some(operation::Launch { task_infos: tasks }),
-        ..Default::default()
-    }
-}
-
 #[tokio::test]
 async fn commands_finish_fail_and_get_killed() {
     let dir = tempfile::tempdir().unwrap();
@@ -144,7 +136,7 @@ async fn commands_finish_fail_and_get_killed() {
     caller
         .call(calls::accept(
             vec![o.id.clone()],
-            vec![launch(tasks)],
+            vec![calls::launch(tasks)],
             Some(0.0),
         ))
         .await

@@ -331,13 +331,7 @@ async fn launch_one(caller: &Caller, events: &mut Subscription, id: &str) {
         }),
         ..Default::default()
     };
-    let op = Operation {
-        r#type: Some(operation::Type::Launch as i32),
-        launch: Some(operation::Launch {
-            task_infos: vec![task],
-        }),
-        ..Default::default()
-    };
+    let op = calls::launch(vec![task]);
     caller
         .call(calls::accept(vec![offer.id], vec![op], None))
         .await
@@ -458,13 +452,7 @@ async fn unknown_offer_loses_the_task_and_the_master_keeps_serving() {
         }),
         ..Default::default()
     };
-    let op = Operation {
-        r#type: Some(operation::Type::Launch as i32),
-        launch: Some(operation::Launch {
-            task_infos: vec![task],
-        }),
-        ..Default::default()
-    };
+    let op = calls::launch(vec![task]);
     caller
         .call(calls::accept(
             vec![offer.id.clone()],

@@ -4,7 +4,7 @@
 //! [`Caller`](super::Caller) fills in `framework_id` and sends it.
 
 use plinth_proto::v1::scheduler::{Call, call};
-use plinth_proto::v1::{AgentId, ExecutorId, Filters, OfferId, TaskId, offer};
+use plinth_proto::v1::{AgentId, ExecutorId, Filters, OfferId, TaskId, TaskInfo, offer};
 
 fn typed(kind: call::Type) -> Call {
     Call {
@@ -29,6 +29,16 @@ pub fn accept(
             }),
         }),
         ..typed(call::Type::Accept)
+    }
+}
+
+/// The LAUNCH operation of an ACCEPT: start `task_infos` (command tasks).
+#[must_use]
+pub fn launch(task_infos: Vec<TaskInfo>) -> offer::Operation {
+    offer::Operation {
+        r#type: Some(offer::operation::Type::Launch as i32),
+        launch: Some(offer::operation::Launch { task_infos }),
+        ..offer::Operation::default()
     }
 }
 

@@ -1,12 +1,16 @@
-//! Shared fixtures of the API tests: a snapshot of a small service and a
-//! fake scheduler loop that answers commands with the real plan operations.
+//! Shared fixtures of the API tests: a snapshot of a small service, a
+//! fake scheduler loop that answers commands with the real plan operations,
+//! and JSON requests through the router.
 
 #![allow(dead_code, unreachable_pub)]
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
 use bytes::Bytes;
+use http_body_util::BodyExt as _;
 use plinth::api::{
     ApiOptions, ApiState, ApiToken, CommandRequest, ConfigsView, ServiceSnapshot, TaskView,
 };
@@ -17,7 +21,9 @@ use plinth_proto::v1::discovery_info::Visibility;
 use plinth_proto::v1::{
     AgentId, DiscoveryInfo, Label, Labels, Port, Ports, TaskId, TaskInfo, TaskState, TaskStatus,
 };
+use serde_json::Value;
 use tokio::sync::{mpsc, watch};
+use tower::ServiceExt as _;
 
 pub const TOKEN: &str = "s3cret-token";
 pub const CONFIG_ID: &str = "7f1c9a52-3f7b-4c55-9a3e-0d5d3f0b8a11";
@@ -245,4 +251,32 @@ pub fn with_token(auth_reads: bool) -> ApiOptions {
         auth_reads,
         tls: None,
     }
+}
+
+/// A request with a JSON body, and `Authorization: Bearer <token>` when a
+/// token is given.
+pub fn json_request(method: &str, path: &str, body: &str, token: Option<&str>) -> Request<Body> {
+    let mut request = Request::builder()
+        .method(method)
+        .uri(path)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_owned()))
+        .unwrap();
+    if let Some(t) = token {
+        request.headers_mut().insert(
+            header::AUTHORIZATION,
+            format!("Bearer {t}").parse().unwrap(),
+        );
+    }
+    request
+}
+
+/// Sends `request` through `router`: the status and the body, which must be JSON.
+pub async fn send_json(router: &axum::Router, request: Request<Body>) -> (StatusCode, Value) {
+    let response = router.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    let value =
+        serde_json::from_slice(&body).unwrap_or_else(|e| panic!("not JSON ({e}): {body:?}"));
+    (status, value)
 }

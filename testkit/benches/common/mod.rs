@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 use futures::StreamExt as _;
 use plinth::mesos::{ClientConfig, ClientEvent, SchedulerClient, calls};
 use plinth_proto::codec::Encoding;
-use plinth_proto::v1::offer::{Operation, operation};
 use plinth_proto::v1::{CommandInfo, FrameworkInfo, Resource, TaskId, TaskInfo, TaskState, value};
 use plinth_testkit::cluster::Stats;
 use plinth_testkit::{MasterConfig, TestMaster};
@@ -149,13 +148,7 @@ pub async fn null_scheduler(
                     }),
                     ..Default::default()
                 };
-                let op = Operation {
-                    r#type: Some(operation::Type::Launch as i32),
-                    launch: Some(operation::Launch {
-                        task_infos: vec![task],
-                    }),
-                    ..Default::default()
-                };
+                let op = calls::launch(vec![task]);
                 let permit = Arc::clone(&in_flight).acquire_owned().await?;
                 let caller = caller.clone();
                 let accepted = Arc::clone(&accepted);

@@ -12,6 +12,8 @@ use plinth_proto::v1::{
     task_status, volume,
 };
 
+use plinth::mesos::calls::launch;
+
 use super::resources::{self, scalar};
 use super::*;
 
@@ -109,14 +111,6 @@ fn task(id: &str, agent: &str, res: Vec<Resource>) -> TaskInfo {
             value: Some("sleep 1000".into()),
             ..Default::default()
         }),
-        ..Default::default()
-    }
-}
-
-fn launch(tasks: Vec<TaskInfo>) -> Operation {
-    Operation {
-        r#type: Some(operation::Type::Launch as i32),
-        launch: Some(operation::Launch { task_infos: tasks }),
         ..Default::default()
     }
 }

@@ -11,7 +11,7 @@ use plinth_proto::v1::{
 };
 
 use super::mesos_model::AgentModel;
-use crate::offer::{OfferOutcome, Recommendation, ServiceContext};
+use crate::offer::{OfferOutcome, PodInstanceRequirement, Recommendation, ServiceContext};
 use crate::spec::{ServiceSpec, load_str};
 
 pub(crate) const ROLE: &str = "hello-world-role";
@@ -247,6 +247,18 @@ pub(crate) fn reoffer(original: &Offer, rec: &Recommendation, id: &str) -> Offer
         resources: model.resources,
         ..original.clone()
     }
+}
+
+/// A new placement of `hello-<index>` launching its `server` task.
+pub(crate) fn hello(index: u32) -> PodInstanceRequirement {
+    PodInstanceRequirement::new_placement("hello", index, ["server"])
+}
+
+/// (pod instance, agent id) of each recommendation, in order.
+pub(crate) fn placed(recs: &[Recommendation]) -> Vec<(&str, &str)> {
+    recs.iter()
+        .map(|r| (r.pod_instance.as_str(), r.agent_id.value.as_str()))
+        .collect()
 }
 
 pub(crate) fn reasons(outcomes: &[OfferOutcome]) -> Vec<String> {

@@ -5,10 +5,6 @@ use super::fixtures::*;
 use crate::offer::{ITEMIZED_PER_STEP, PodInstanceRequirement, SequentialIds, Stage, evaluate_all};
 use plinth_proto::v1::Offer;
 
-fn hello(index: u32) -> PodInstanceRequirement {
-    PodInstanceRequirement::new_placement("hello", index, ["server"])
-}
-
 fn small(n: usize) -> Offer {
     offer(
         &format!("s{n}"),
@@ -60,11 +56,7 @@ fn an_agent_too_small_for_a_new_instance_is_skipped_for_the_next_one() {
         &offers,
         SequentialIds::default(),
     );
-    let placed: Vec<(&str, &str)> = recs
-        .iter()
-        .map(|r| (r.pod_instance.as_str(), r.agent_id.value.as_str()))
-        .collect();
-    assert_eq!(placed, [("hello-0", "a2"), ("hello-1", "a3")]);
+    assert_eq!(placed(&recs), [("hello-0", "a2"), ("hello-1", "a3")]);
     // hello-0 itemizes both small agents; hello-1 only counts them.
     let of = |pod: &str| -> Vec<(String, bool)> {
         outcomes

@@ -3,10 +3,6 @@
 use super::fixtures::*;
 use crate::offer::{OfferEvaluator, PodInstanceRequirement, SequentialIds, Stage, evaluate_all};
 
-fn hello(index: u32) -> PodInstanceRequirement {
-    PodInstanceRequirement::new_placement("hello", index, ["server"])
-}
-
 #[test]
 fn unique_hostname_across_offers_of_one_cycle() {
     let ctx = ctx(HELLO);
@@ -22,11 +18,7 @@ fn unique_hostname_across_offers_of_one_cycle() {
         &offers,
         SequentialIds::default(),
     );
-    let placed: Vec<(&str, &str)> = recs
-        .iter()
-        .map(|r| (r.pod_instance.as_str(), r.agent_id.value.as_str()))
-        .collect();
-    assert_eq!(placed, [("hello-0", "a1"), ("hello-1", "a3")]);
+    assert_eq!(placed(&recs), [("hello-0", "a1"), ("hello-1", "a3")]);
     let rejected: Vec<_> = outcomes.iter().filter(|o| !o.passed).collect();
     assert_eq!(rejected.len(), 1);
     assert_eq!(rejected[0].agent_id, "a2");

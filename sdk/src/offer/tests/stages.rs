@@ -11,10 +11,6 @@ use crate::offer::{
     evaluate_all,
 };
 
-fn hello(index: u32) -> PodInstanceRequirement {
-    PodInstanceRequirement::new_placement("hello", index, ["server"])
-}
-
 #[test]
 fn new_pod_reserves_creates_and_launches() {
     let ctx = ctx(HELLO);
